@@ -1,0 +1,8 @@
+/**
+ * An error caused by what the user asked for (a bad path, flag, option or file), as opposed to a
+ * bug. Its message names the bad value and says how to fix it; the CLI prints it on one line and
+ * exits non-zero without a stack trace.
+ */
+export class UserInputError extends Error {
+  override name = 'UserInputError';
+}

@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Rule, UpdateContext } from './types.js';
+
+export interface AdamRuleOptions {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  amsgrad: boolean;
+  /** AdamW (θ ← θ·(1 − ηλ) before the step) when true; Adam's coupled L2 (g ← g + λθ) when false. */
+  decoupledWeightDecay: boolean;
+}
+
+/**
+ * Adam and AdamW exactly as PyTorch's `torch.optim.Adam` / `AdamW`: ε is added after the square
+ * root of the bias-corrected second moment, and bias corrections come from the step count in
+ * float64 on the host.
+ *
+ * Direction (for prediction): m̂ / (√v̂ + ε), always with v, never with AMSGrad's vMax.
+ */
+export function adamRule(o: AdamRuleOptions): Rule {
+  const slots = o.amsgrad ? ['m', 'v', 'vMax'] : ['m', 'v'];
+  return {
+    slots,
+    decoupledWeightDecay: o.decoupledWeightDecay,
+    update(theta, grad, state, { step, learningRate: lr, weightDecay: wd }: UpdateContext) {
+      const [m0, v0, vMax0] = state as tf.Tensor[];
+      let g = grad;
+      let p = theta;
+      if (wd !== 0) {
+        if (o.decoupledWeightDecay) p = p.mul(1 - lr * wd);
+        else g = g.add(p.mul(wd));
+      }
+      const m = m0!.mul(o.beta1).add(g.mul(1 - o.beta1));
+      const v = v0!.mul(o.beta2).add(g.square().mul(1 - o.beta2));
+      const bc1 = 1 - o.beta1 ** step;
+      const bc2 = 1 - o.beta2 ** step;
+      const vMax = o.amsgrad ? tf.maximum(vMax0!, v) : undefined;
+      const denom = (vMax ?? v).sqrt().div(Math.sqrt(bc2)).add(o.epsilon);
+      const next = p.sub(m.div(denom).mul(lr / bc1));
+      return { theta: next, state: vMax ? [m, v, vMax] : [m, v] };
+    },
+    direction(state, completed) {
+      const [m, v] = state as tf.Tensor[];
+      const bc1 = 1 - o.beta1 ** completed;
+      const bc2 = 1 - o.beta2 ** completed;
+      return m!.div(v!.sqrt().div(Math.sqrt(bc2)).add(o.epsilon)).div(bc1);
+    },
+  };
+}

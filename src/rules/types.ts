@@ -1,0 +1,45 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** Host-side (float64) facts about the update being applied to one variable. */
+export interface UpdateContext {
+  /** 1-based number of this update: the optimizer has completed `step − 1` updates before it. */
+  step: number;
+  learningRate: number;
+  /** λ for this variable: 0 when the variable is excluded from weight decay. */
+  weightDecay: number;
+}
+
+/**
+ * The math of one base optimizer, written once and free of TF.js bookkeeping: how its per-variable
+ * state advances with a gradient, and its update direction Δθ (without the learning rate), which is
+ * what weight prediction extrapolates along (XGrad: θ̂ = θ − s·η·Δθ).
+ *
+ * Functions take and return tensors; the caller runs them inside `tf.tidy` and owns the results.
+ */
+export interface Rule {
+  /** Names of the per-variable state slots, in the order `update` takes and returns them. */
+  readonly slots: readonly string[];
+  /** True when weight decay is decoupled (θ ← θ·(1 − η·λ)), which a prediction may include. */
+  readonly decoupledWeightDecay: boolean;
+  /** One update of θ with gradient g; returns the new θ and the new slot values. */
+  update(
+    theta: tf.Tensor,
+    grad: tf.Tensor,
+    state: readonly tf.Tensor[],
+    ctx: UpdateContext,
+  ): { theta: tf.Tensor; state: tf.Tensor[] };
+  /** Δθ from the current state after `completed` (≥ 1) updates. Never changes the state. */
+  direction(state: readonly tf.Tensor[], completed: number): tf.Tensor;
+}
+
+/** Slot `name` of `state`, for rules whose slot layout depends on their options. */
+export function slot(
+  rule: Pick<Rule, 'slots'>,
+  state: readonly tf.Tensor[],
+  name: string,
+): tf.Tensor {
+  const i = rule.slots.indexOf(name);
+  const value = state[i];
+  if (i < 0 || value === undefined) throw new Error(`internal: rule has no state slot ${name}`);
+  return value;
+}

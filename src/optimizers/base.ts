@@ -339,7 +339,8 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const { excludeFromWeightDecay, ...rest } = config;
+    // tfjs-layers adds its `customObjects` to the config it passes here.
+    const { excludeFromWeightDecay, customObjects: _customObjects, ...rest } = config;
     return new cls({ ...rest, excludeFromWeightDecay: decodeExclusion(excludeFromWeightDecay) });
   }
 

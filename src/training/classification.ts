@@ -1,0 +1,186 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../data/rng.js';
+import type { ImageClassificationDataset, ImageSplit } from '../data/types.js';
+import { UserInputError } from '../errors.js';
+import {
+  checkTrainOptions,
+  train,
+  type TaskAdapter,
+  type TrainOptions,
+  type TrainResult,
+} from './loop.js';
+
+/**
+ * Augments one batch in place: `images` holds `count` NHWC images of `imageShape`. It must draw its
+ * randomness from `rng` only, so runs repeat and a resumed run augments exactly as before.
+ */
+export type Augmentation = (
+  images: Float32Array,
+  count: number,
+  imageShape: readonly [number, number, number],
+  rng: Rng,
+) => void;
+
+export interface ClassifierTrainOptions extends TrainOptions {
+  /** Maps `[batch, ...imageShape]` images to `[batch, numClasses]` logits (no softmax). */
+  model: tf.LayersModel;
+  data: ImageClassificationDataset;
+  /** Batch size for the evaluation on the test split (default 1000). */
+  evalBatchSize?: number;
+  /** Drop the last incomplete batch of every epoch (default false: train on every sample). */
+  dropLast?: boolean;
+  augment?: Augmentation;
+  /** Recorded in the summary and hashed into checkpoints (default: the augmentation's function name). */
+  augmentName?: string;
+}
+
+function checkSplit(split: ImageSplit | undefined, what: string, pixels: number, classes: number) {
+  if (!split || !(split.images instanceof Float32Array) || !(split.labels instanceof Int32Array)) {
+    throw new UserInputError(`data.${what} must have Float32Array images and Int32Array labels`);
+  }
+  if (
+    split.count < 1 ||
+    split.images.length !== split.count * pixels ||
+    split.labels.length !== split.count
+  ) {
+    throw new UserInputError(
+      `data.${what} is inconsistent: count ${split.count}, ${split.images.length} pixel values (expected ${split.count * pixels}), ${split.labels.length} labels`,
+    );
+  }
+  for (const l of split.labels) {
+    if (l < 0 || l >= classes) {
+      throw new UserInputError(`data.${what} has label ${l}, outside [0, ${classes})`);
+    }
+  }
+}
+
+/** Copies the images and labels at `indices` into one batch. */
+function gather(split: ImageSplit, indices: ArrayLike<number>, pixels: number) {
+  const images = new Float32Array(indices.length * pixels);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const k = indices[i]!;
+    images.set(split.images.subarray(k * pixels, (k + 1) * pixels), i * pixels);
+    labels[i] = split.labels[k]!;
+  }
+  return { images, labels };
+}
+
+/** Softmax cross-entropy from logits, mean over the batch. */
+export function classificationLoss(
+  logits: tf.Tensor,
+  labels: tf.Tensor,
+  numClasses: number,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const oneHot = tf.oneHot(labels as tf.Tensor1D, numClasses).toFloat();
+    return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+  });
+}
+
+/**
+ * Trains an image classifier with softmax cross-entropy from logits; after each epoch it reports
+ * the test loss and accuracy measured with the true weights. See `TrainOptions` for the rest.
+ */
+export async function trainClassifier(options: ClassifierTrainOptions): Promise<TrainResult> {
+  const { model, data } = options;
+  if (!(model instanceof tf.LayersModel)) {
+    throw new UserInputError('Invalid model: pass a tf.LayersModel that outputs logits');
+  }
+  if (!data || !Array.isArray(data.imageShape) || data.imageShape.length !== 3) {
+    throw new UserInputError(
+      'Invalid data: pass an ImageClassificationDataset (e.g. from loadMnist())',
+    );
+  }
+  const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
+  checkSplit(data.train, 'train', pixels, data.numClasses);
+  checkSplit(data.test, 'test', pixels, data.numClasses);
+  checkTrainOptions(
+    options,
+    data.train.count,
+    `larger than the ${data.train.count} training samples`,
+  );
+  const evalBatchSize = options.evalBatchSize ?? 1000;
+  if (!Number.isInteger(evalBatchSize) || evalBatchSize < 1) {
+    throw new UserInputError(`Invalid evalBatchSize ${evalBatchSize}: expected an integer >= 1`);
+  }
+  const outShape = model.outputs[0]?.shape;
+  if (model.outputs.length !== 1 || outShape?.[outShape.length - 1] !== data.numClasses) {
+    throw new UserInputError(
+      `The model's output shape [${outShape}] does not end in the dataset's ${data.numClasses} classes: build it with numClasses ${data.numClasses}`,
+    );
+  }
+
+  const { batchSize } = options;
+  const dropLast = options.dropLast ?? false;
+  const n = data.train.count;
+  const batchesPerEpoch = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
+  const shape = data.imageShape;
+  let order: Int32Array = new Int32Array(0);
+
+  const adapter: TaskAdapter = {
+    task: data.name,
+    metric: 'accuracy',
+    higherIsBetter: true,
+    unit: 'samples',
+    model,
+    batchesPerEpoch,
+    config: {
+      dataset: data.name,
+      trainCount: n,
+      testCount: data.test.count,
+      dropLast,
+      evalBatchSize,
+      augment: options.augment ? (options.augmentName ?? (options.augment.name || 'custom')) : null,
+    },
+    beginEpoch(_epoch, rng) {
+      order = rng.permutation(n);
+    },
+    batch(index, rng) {
+      const indices = order.subarray(index * batchSize, Math.min((index + 1) * batchSize, n));
+      const { images, labels } = gather(data.train, indices, pixels);
+      if (options.augment) options.augment(images, indices.length, shape, rng);
+      const x = tf.tensor4d(images, [indices.length, ...shape]);
+      const y = tf.tensor1d(labels, 'int32');
+      return {
+        loss: () =>
+          classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, data.numClasses),
+        size: indices.length,
+        finish: () => tf.dispose([x, y]),
+      };
+    },
+    carried: () => [],
+    setCarried: (tensors) => tf.dispose(tensors),
+    async evaluate() {
+      const test = data.test;
+      let lossSum = 0;
+      let correct = 0;
+      for (let start = 0; start < test.count; start += evalBatchSize) {
+        const end = Math.min(start + evalBatchSize, test.count);
+        const [l, c] = tf.tidy(() => {
+          const x = tf.tensor4d(test.images.subarray(start * pixels, end * pixels), [
+            end - start,
+            ...shape,
+          ]);
+          const y = tf.tensor1d(test.labels.subarray(start, end), 'int32');
+          const logits = model.apply(x, { training: false }) as tf.Tensor;
+          const oneHot = tf.oneHot(y, data.numClasses).toFloat();
+          const losses = tf.losses.softmaxCrossEntropy(
+            oneHot,
+            logits,
+            undefined,
+            undefined,
+            tf.Reduction.NONE,
+          );
+          return [losses.sum(), logits.argMax(-1).toInt().equal(y).sum()];
+        });
+        lossSum += (await l!.data())[0]!;
+        correct += (await c!.data())[0]!;
+        tf.dispose([l!, c!]);
+      }
+      return { loss: lossSum / test.count, metric: correct / test.count };
+    },
+    dispose() {},
+  };
+  return train(adapter, options);
+}

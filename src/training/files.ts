@@ -1,0 +1,91 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserInputError } from '../errors.js';
+
+/** fsync a directory so a rename inside it survives a crash (a no-op where unsupported). */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some platforms cannot open or fsync a directory; the rename is still atomic there.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes `data` to `file` atomically: a temp file in the same folder, fsync, rename over the
+ * target, fsync the folder. A crash leaves either the old file or the new one, never a mix.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    fs.fsyncSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+  syncDir(dir);
+}
+
+/**
+ * Creates `dir` if needed and checks that files can be created in it, so a bad `outDir` fails
+ * before any training starts rather than at the first checkpoint.
+ */
+export function ensureWritableDir(dir: string): void {
+  try {
+    if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+      throw new UserInputError(
+        `outDir ${JSON.stringify(dir)} is a file, not a folder: pass a folder path (it is created if missing)`,
+      );
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    const probe = path.join(dir, `.write-test.${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe);
+  } catch (error) {
+    if (error instanceof UserInputError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UserInputError(
+      `outDir ${JSON.stringify(dir)} is not writable (${reason}): pass a folder you can write to`,
+    );
+  }
+}
+
+/**
+ * `metrics.jsonl`, appended one line at a time and flushed to disk after every line, so a run
+ * killed at any moment leaves whole lines (plus at most one partial last line, which a resume
+ * rewrites).
+ */
+export class JsonLinesWriter {
+  private fd: number;
+
+  /** Opens `file` for appending; `initialLines` (when given) replace its content atomically first. */
+  constructor(
+    readonly file: string,
+    initialLines?: readonly unknown[],
+  ) {
+    if (initialLines !== undefined) {
+      writeFileAtomic(file, initialLines.map((r) => JSON.stringify(r) + '\n').join(''));
+    }
+    this.fd = fs.openSync(file, 'a');
+  }
+
+  append(record: unknown): void {
+    fs.writeSync(this.fd, JSON.stringify(record) + '\n');
+    fs.fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}

@@ -1,0 +1,41 @@
+export * from './log-format.js';
+export {
+  train,
+  checkTrainOptions,
+  CHECKPOINT_FILE,
+  METRICS_FILE,
+  SUMMARY_FILE,
+  type TaskAdapter,
+  type TrainBatch,
+  type TrainOptions,
+  type TrainResult,
+} from './loop.js';
+export {
+  trainClassifier,
+  classificationLoss,
+  type Augmentation,
+  type ClassifierTrainOptions,
+} from './classification.js';
+export {
+  trainLanguageModel,
+  languageModelLoss,
+  batchifyTokens,
+  type LanguageModelTrainOptions,
+} from './language-model.js';
+export {
+  CHECKPOINT_MAGIC,
+  CHECKPOINT_VERSION,
+  configHash,
+  stableStringify,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  saveCheckpoint,
+  loadCheckpoint,
+  validateCheckpoint,
+  modelVariableSpecs,
+  type CheckpointExpectation,
+  type CheckpointState,
+  type NamedArray,
+} from './checkpoint.js';
+export { writeFileAtomic, ensureWritableDir, JsonLinesWriter } from './files.js';
+export { createProgress, type ProgressDisplay, type ProgressMode } from './progress.js';

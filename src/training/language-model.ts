@@ -1,0 +1,204 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LanguageModelCorpus } from '../data/types.js';
+import { UserInputError } from '../errors.js';
+import type { RecurrentLanguageModel } from '../models/types.js';
+import {
+  checkTrainOptions,
+  train,
+  type TaskAdapter,
+  type TrainOptions,
+  type TrainResult,
+} from './loop.js';
+
+export interface LanguageModelTrainOptions extends TrainOptions {
+  model: RecurrentLanguageModel;
+  corpus: LanguageModelCorpus;
+  /** Tokens per BPTT window (default 35). `batchSize` is the number of parallel token streams. */
+  bptt?: number;
+  /** Held-out split for the per-epoch perplexity (default 'valid'). */
+  evalSplit?: 'valid' | 'test';
+  /** Parallel streams during evaluation (default 10, the classic PTB setting). */
+  evalBatchSize?: number;
+}
+
+/**
+ * Lays a token stream out as `batchSize` contiguous streams (row b = tokens[b·L, (b+1)·L), with
+ * L = floor(n / batchSize); the remainder is dropped), as PyTorch's word_language_model `batchify`.
+ */
+export function batchifyTokens(
+  tokens: Int32Array,
+  batchSize: number,
+): { data: Int32Array; length: number } {
+  const length = Math.floor(tokens.length / batchSize);
+  return { data: tokens.subarray(0, length * batchSize), length };
+}
+
+/** Window `index` of a batchified stream: inputs `[B, T]` and next-token targets `[B, T]`. */
+function window(data: Int32Array, streams: number, length: number, start: number, bptt: number) {
+  const t = Math.min(bptt, length - 1 - start);
+  const x = new Int32Array(streams * t);
+  const y = new Int32Array(streams * t);
+  for (let b = 0; b < streams; b++) {
+    const row = data.subarray(b * length + start, b * length + start + t + 1);
+    x.set(row.subarray(0, t), b * t);
+    y.set(row.subarray(1, t + 1), b * t);
+  }
+  return { x, y, t };
+}
+
+/** Mean softmax cross-entropy over all B·T tokens, from `[B, T, V]` logits and `[B, T]` targets. */
+export function languageModelLoss(
+  logits: tf.Tensor,
+  targets: tf.Tensor,
+  vocabSize: number,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const flat = logits.reshape([-1, vocabSize]);
+    const oneHot = tf.oneHot(targets.reshape([-1]) as tf.Tensor1D, vocabSize).toFloat();
+    return tf.losses.softmaxCrossEntropy(oneHot, flat) as tf.Scalar;
+  });
+}
+
+/**
+ * Trains a recurrent language model with truncated BPTT: the training split is laid out as
+ * `batchSize` streams read in windows of `bptt` tokens; the hidden state is carried from one window
+ * to the next as plain tensors (no gradient flows back across windows) and reset to zeros at each
+ * epoch. After each epoch it reports perplexity = exp(mean loss per token) on `evalSplit`.
+ */
+export async function trainLanguageModel(options: LanguageModelTrainOptions): Promise<TrainResult> {
+  const { model: lm, corpus } = options;
+  if (!lm || !(lm.model instanceof tf.LayersModel) || typeof lm.zeroState !== 'function') {
+    throw new UserInputError(
+      'Invalid model: pass a RecurrentLanguageModel (e.g. from buildLstmLanguageModel())',
+    );
+  }
+  if (!corpus || !(corpus.train instanceof Int32Array)) {
+    throw new UserInputError(
+      'Invalid corpus: pass a LanguageModelCorpus with Int32Array token splits',
+    );
+  }
+  const bptt = options.bptt ?? 35;
+  if (!Number.isInteger(bptt) || bptt < 1) {
+    throw new UserInputError(`Invalid bptt ${bptt}: expected an integer >= 1 (e.g. 35)`);
+  }
+  const evalSplit = options.evalSplit ?? 'valid';
+  if (evalSplit !== 'valid' && evalSplit !== 'test') {
+    throw new UserInputError(
+      `Invalid evalSplit ${JSON.stringify(evalSplit)}: use 'valid' or 'test'`,
+    );
+  }
+  const evalBatchSize = options.evalBatchSize ?? 10;
+  if (!Number.isInteger(evalBatchSize) || evalBatchSize < 1) {
+    throw new UserInputError(`Invalid evalBatchSize ${evalBatchSize}: expected an integer >= 1`);
+  }
+  if (lm.vocabSize !== corpus.vocab.length) {
+    throw new UserInputError(
+      `The model's vocabulary (${lm.vocabSize}) differs from the corpus's (${corpus.vocab.length}): build the model with vocabSize ${corpus.vocab.length}`,
+    );
+  }
+  // Each stream needs at least one (input, target) pair: two tokens.
+  const maxStreams = Math.floor(corpus.train.length / 2);
+  checkTrainOptions(
+    options,
+    maxStreams,
+    `each of the batchSize streams needs at least 2 of the ${corpus.train.length} training tokens`,
+  );
+  const heldOut = corpus[evalSplit];
+  if (!(heldOut instanceof Int32Array) || Math.floor(heldOut.length / evalBatchSize) < 2) {
+    throw new UserInputError(
+      `The ${evalSplit} split (${heldOut?.length ?? 0} tokens) is too short for evalBatchSize ${evalBatchSize}: use a smaller evalBatchSize`,
+    );
+  }
+
+  const { batchSize } = options;
+  const { data, length } = batchifyTokens(corpus.train, batchSize);
+  const batchesPerEpoch = Math.ceil((length - 1) / bptt);
+  const V = lm.vocabSize;
+  let carry: tf.Tensor[] = [];
+  const setCarry = (next: tf.Tensor[]) => {
+    tf.dispose(carry);
+    carry = next;
+  };
+
+  const adapter: TaskAdapter = {
+    task: corpus.name,
+    metric: 'perplexity',
+    higherIsBetter: false,
+    unit: 'tokens',
+    model: lm.model,
+    batchesPerEpoch,
+    config: {
+      corpus: corpus.name,
+      vocabSize: V,
+      trainTokens: corpus.train.length,
+      heldOutTokens: heldOut.length,
+      bptt,
+      evalSplit,
+      evalBatchSize,
+    },
+    beginEpoch() {
+      setCarry(lm.zeroState(batchSize));
+    },
+    batch(index) {
+      const w = window(data, batchSize, length, index * bptt, bptt);
+      const x = tf.tensor2d(w.x, [batchSize, w.t], 'int32');
+      const y = tf.tensor2d(w.y, [batchSize, w.t], 'int32');
+      let next: tf.Tensor[] | undefined;
+      return {
+        loss: () => {
+          const [logits, ...state] = lm.model.apply([x, ...carry], {
+            training: true,
+          }) as tf.Tensor[];
+          // Kept out of minimize's scope and fed to the next window as plain tensors: no gradient
+          // flows back across windows (truncated BPTT).
+          next = state.map((s) => tf.keep(s));
+          return languageModelLoss(logits!, y, V);
+        },
+        size: batchSize * w.t,
+        finish: () => {
+          tf.dispose([x, y]);
+          if (next) setCarry(next);
+        },
+      };
+    },
+    carried: () => carry,
+    setCarried: setCarry,
+    async evaluate() {
+      const held = batchifyTokens(heldOut, evalBatchSize);
+      let state = lm.zeroState(evalBatchSize);
+      let lossSum = 0;
+      let tokens = 0;
+      try {
+        for (let start = 0; start < held.length - 1; start += bptt) {
+          const w = window(held.data, evalBatchSize, held.length, start, bptt);
+          const [loss, ...next] = tf.tidy(() => {
+            const x = tf.tensor2d(w.x, [evalBatchSize, w.t], 'int32');
+            const y = tf.tensor2d(w.y, [evalBatchSize, w.t], 'int32');
+            const [logits, ...s] = lm.model.apply([x, ...state], {
+              training: false,
+            }) as tf.Tensor[];
+            return [languageModelLoss(logits!, y, V), ...s];
+          });
+          tf.dispose(state);
+          state = next;
+          // Weighted by tokens: the last window can be shorter.
+          lossSum += (await loss!.data())[0]! * evalBatchSize * w.t;
+          tokens += evalBatchSize * w.t;
+          loss!.dispose();
+        }
+      } finally {
+        tf.dispose(state);
+      }
+      const mean = lossSum / tokens;
+      return { loss: mean, metric: Math.exp(mean) };
+    },
+    dispose() {
+      setCarry([]);
+    },
+  };
+  try {
+    return await train(adapter, options);
+  } finally {
+    adapter.dispose();
+  }
+}

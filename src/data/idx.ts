@@ -79,7 +79,7 @@ export function parseIdx(buffer: Uint8Array, source = 'IDX buffer'): IdxArray {
   if (bytes.length !== expected) {
     const what = bytes.length < expected ? 'truncated' : 'size mismatch';
     throw new UserInputError(
-      `${source}: ${what}: the header says ${type.dtype} [${shape.join(', ')}] = ${expected} bytes with the header, the file has ${bytes.length}`,
+      `${source}: ${what}: the header says ${type.dtype} [${shape.join(', ')}], so ${headerBytes} header bytes + ${expected - headerBytes} data bytes = ${expected}, but the file has ${bytes.length} bytes`,
     );
   }
   return { dtype: type.dtype, shape, data: decode(view, headerBytes, count, type.dtype) };

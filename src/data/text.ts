@@ -102,7 +102,7 @@ export function splitSentences(text: string): string[] {
     const joined = paragraph.replace(/\s+/g, ' ').trim();
     if (joined.length === 0) continue;
     let start = 0;
-    const boundary = /[.!?]+['"\u2019\u201d)\]]*\s+(?=['"\u2018\u201c(\[]*[\p{Lu}\p{N}])/gu;
+    const boundary = /[.!?]+['"\u2019\u201d)\]]*\s+(?=['"\u2018\u201c([]*[\p{Lu}\p{N}])/gu;
     for (const m of joined.matchAll(boundary)) {
       const end = (m.index ?? 0) + m[0].length;
       const before = /([\p{L}]+)\.['"\u2019\u201d)\]]*\s+$/u.exec(joined.slice(start, end));

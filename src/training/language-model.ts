@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
 import type { RecurrentLanguageModel } from '../models/types.js';
+import { fixRnnExecution } from './rnn-executor-fix.js';
 import {
   checkTrainOptions,
   train,
@@ -110,6 +111,7 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
     );
   }
 
+  fixRnnExecution(lm.model);
   const { batchSize } = options;
   const { data, length } = batchifyTokens(corpus.train, batchSize);
   const batchesPerEpoch = Math.ceil((length - 1) / bptt);

@@ -1,0 +1,42 @@
+/**
+ * weight-prediction: weight prediction (Guan, PAKDD 2023; XGrad) for TensorFlow.js.
+ *
+ * The optimizers are drop-in `tf.Optimizer`s: use them with `model.compile({optimizer})` +
+ * `model.fit`, or in a custom loop with `optimizer.minimize(() => loss)`.
+ */
+export {
+  AdaBelief,
+  Adam,
+  AdamW,
+  BIAS_AND_NORMALIZATION,
+  createOptimizer,
+  NonFiniteGradientError,
+  OPTIMIZER_NAMES,
+  RMSprop,
+  SGD,
+  WeightPredictionOptimizer,
+} from './optimizers/index.js';
+export type {
+  AdaBeliefOptions,
+  AdamOptions,
+  AdamWOptions,
+  CommonOptions,
+  OptimizerName,
+  RMSpropOptions,
+  SGDOptions,
+  WeightDecayExclusion,
+} from './optimizers/index.js';
+export {
+  compileSchedule,
+  constant,
+  cosineDecay,
+  exponentialDecay,
+  linearWarmup,
+  perEpoch,
+  sequence,
+  stepDecay,
+  type LearningRate,
+  type Schedule,
+  type ScheduleSpec,
+} from './schedules/index.js';
+export { UserInputError } from './errors.js';

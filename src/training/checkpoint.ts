@@ -273,12 +273,40 @@ export async function captureModel(model: tf.LayersModel): Promise<NamedArray[]>
   return out;
 }
 
+/**
+ * Optimizer slot names are `<variable name>/<slot>`, and TF.js suffixes a variable's name (`_1`, …)
+ * when a layer of the same name was built before in the process. Checkpoints store the layer-scoped
+ * `originalName`, so a checkpoint resumes in any process; these maps translate both ways.
+ */
+function variableNameMaps(model: tf.LayersModel | undefined) {
+  const toSaved = new Map<string, string>();
+  const toLive = new Map<string, string>();
+  for (const w of model?.weights ?? []) {
+    const live = (w.read() as tf.Variable).name;
+    toSaved.set(live, w.originalName);
+    toLive.set(w.originalName, live);
+  }
+  const rename = (name: string, map: Map<string, string>) => {
+    const cut = name.lastIndexOf('/');
+    const mapped = cut > 0 ? map.get(name.slice(0, cut)) : undefined;
+    return mapped === undefined ? name : `${mapped}${name.slice(cut)}`;
+  };
+  return {
+    saved: (name: string) => rename(name, toSaved),
+    live: (name: string) => rename(name, toLive),
+  };
+}
+
 /** Copies the optimizer's whole state (`getWeights()`) to the host and disposes the copies it made. */
-export async function captureOptimizer(optimizer: tf.Optimizer): Promise<NamedArray[]> {
+export async function captureOptimizer(
+  optimizer: tf.Optimizer,
+  model?: tf.LayersModel,
+): Promise<NamedArray[]> {
+  const names = variableNameMaps(model);
   const weights = await optimizer.getWeights();
   try {
     const out: NamedArray[] = [];
-    for (const w of weights) out.push(await toNamedArray(w.name, w.tensor));
+    for (const w of weights) out.push(await toNamedArray(names.saved(w.name), w.tensor));
     return out;
   } finally {
     // getWeights returns fresh tensors for the iteration count and, in some optimizers, the slots
@@ -312,8 +340,10 @@ export function restoreModel(model: tf.LayersModel, arrays: NamedArray[]): void 
 export async function restoreOptimizer(
   optimizer: tf.Optimizer,
   arrays: NamedArray[],
+  model?: tf.LayersModel,
 ): Promise<void> {
-  const named = arrays.map((a) => ({ name: a.name, tensor: arrayToTensor(a) }));
+  const names = variableNameMaps(model);
+  const named = arrays.map((a) => ({ name: names.live(a.name), tensor: arrayToTensor(a) }));
   try {
     await optimizer.setWeights(named);
   } finally {

@@ -275,7 +275,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
   let resumedMidEpoch = false;
 
   if (state) {
-    await restoreOptimizer(optimizer, state.optimizer);
+    await restoreOptimizer(optimizer, state.optimizer, model);
     restoreModel(model, state.model);
     setDropoutState(state.dropout as DropoutState);
     ({ step, epoch, batchInEpoch } = state);
@@ -323,7 +323,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
       loop: { ...acc, elapsedSeconds: elapsed() },
       metrics: records,
       model: await captureModel(model),
-      optimizer: await captureOptimizer(optimizer),
+      optimizer: await captureOptimizer(optimizer, model),
       carry: await captureTensors(adapter.carried(), 'carry/'),
     });
   };

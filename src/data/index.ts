@@ -59,3 +59,9 @@ export {
   type ClassificationBatchOptions,
   type ClassificationEpoch,
 } from './batching.js';
+export {
+  DEFAULT_CIFAR10_JPEG_DIR,
+  loadCifar10Jpeg,
+  loadImageFolder,
+  type ImageFolderOptions,
+} from './image-folder.js';

@@ -19,7 +19,6 @@ export {
 export {
   trainLanguageModel,
   languageModelLoss,
-  batchifyTokens,
   type LanguageModelTrainOptions,
 } from './language-model.js';
 export {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchify, bpttWindow, bpttWindowCount } from '../data/batching.js';
 import type { LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
 import type { RecurrentLanguageModel } from '../models/types.js';
@@ -20,31 +21,6 @@ export interface LanguageModelTrainOptions extends TrainOptions {
   evalSplit?: 'valid' | 'test';
   /** Parallel streams during evaluation (default 10, the classic PTB setting). */
   evalBatchSize?: number;
-}
-
-/**
- * Lays a token stream out as `batchSize` contiguous streams (row b = tokens[b·L, (b+1)·L), with
- * L = floor(n / batchSize); the remainder is dropped), as PyTorch's word_language_model `batchify`.
- */
-export function batchifyTokens(
-  tokens: Int32Array,
-  batchSize: number,
-): { data: Int32Array; length: number } {
-  const length = Math.floor(tokens.length / batchSize);
-  return { data: tokens.subarray(0, length * batchSize), length };
-}
-
-/** Window `index` of a batchified stream: inputs `[B, T]` and next-token targets `[B, T]`. */
-function window(data: Int32Array, streams: number, length: number, start: number, bptt: number) {
-  const t = Math.min(bptt, length - 1 - start);
-  const x = new Int32Array(streams * t);
-  const y = new Int32Array(streams * t);
-  for (let b = 0; b < streams; b++) {
-    const row = data.subarray(b * length + start, b * length + start + t + 1);
-    x.set(row.subarray(0, t), b * t);
-    y.set(row.subarray(1, t + 1), b * t);
-  }
-  return { x, y, t };
 }
 
 /** Mean softmax cross-entropy over all B·T tokens, from `[B, T, V]` logits and `[B, T]` targets. */
@@ -113,8 +89,8 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
 
   fixRnnExecution(lm.model);
   const { batchSize } = options;
-  const { data, length } = batchifyTokens(corpus.train, batchSize);
-  const batchesPerEpoch = Math.ceil((length - 1) / bptt);
+  const trainStreams = batchify(corpus.train, batchSize);
+  const batchesPerEpoch = bpttWindowCount(trainStreams, bptt);
   const V = lm.vocabSize;
   let carry: tf.Tensor[] = [];
   const setCarry = (next: tf.Tensor[]) => {
@@ -142,9 +118,9 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
       setCarry(lm.zeroState(batchSize));
     },
     batch(index) {
-      const w = window(data, batchSize, length, index * bptt, bptt);
-      const x = tf.tensor2d(w.x, [batchSize, w.t], 'int32');
-      const y = tf.tensor2d(w.y, [batchSize, w.t], 'int32');
+      const w = bpttWindow(trainStreams, index, bptt);
+      const x = tf.tensor2d(w.input, [batchSize, w.seqLen], 'int32');
+      const y = tf.tensor2d(w.target, [batchSize, w.seqLen], 'int32');
       let next: tf.Tensor[] | undefined;
       return {
         loss: () => {
@@ -156,7 +132,7 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
           next = state.map((s) => tf.keep(s));
           return languageModelLoss(logits!, y, V);
         },
-        size: batchSize * w.t,
+        size: batchSize * w.seqLen,
         finish: () => {
           tf.dispose([x, y]);
           if (next) setCarry(next);
@@ -166,16 +142,16 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
     carried: () => carry,
     setCarried: setCarry,
     async evaluate() {
-      const held = batchifyTokens(heldOut, evalBatchSize);
+      const held = batchify(heldOut, evalBatchSize);
       let state = lm.zeroState(evalBatchSize);
       let lossSum = 0;
       let tokens = 0;
       try {
-        for (let start = 0; start < held.length - 1; start += bptt) {
-          const w = window(held.data, evalBatchSize, held.length, start, bptt);
+        for (let index = 0; index < bpttWindowCount(held, bptt); index++) {
+          const w = bpttWindow(held, index, bptt);
           const [loss, ...next] = tf.tidy(() => {
-            const x = tf.tensor2d(w.x, [evalBatchSize, w.t], 'int32');
-            const y = tf.tensor2d(w.y, [evalBatchSize, w.t], 'int32');
+            const x = tf.tensor2d(w.input, [evalBatchSize, w.seqLen], 'int32');
+            const y = tf.tensor2d(w.target, [evalBatchSize, w.seqLen], 'int32');
             const [logits, ...s] = lm.model.apply([x, ...state], {
               training: false,
             }) as tf.Tensor[];
@@ -184,8 +160,8 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
           tf.dispose(state);
           state = next;
           // Weighted by tokens: the last window can be shorter.
-          lossSum += (await loss!.data())[0]! * evalBatchSize * w.t;
-          tokens += evalBatchSize * w.t;
+          lossSum += (await loss!.data())[0]! * evalBatchSize * w.seqLen;
+          tokens += evalBatchSize * w.seqLen;
           loss!.dispose();
         }
       } finally {

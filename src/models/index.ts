@@ -17,5 +17,11 @@ export {
   type TiedOutputProjectionArgs,
   type ZeroPadShortcutArgs,
 } from './layers.js';
+export {
+  ExplicitStateLstm,
+  LstmOutput,
+  type ExplicitStateLstmArgs,
+  type LstmOutputArgs,
+} from './lstm-layer.js';
 export { countParameters, weightNames } from './params.js';
 export { deriveSeed } from './seeds.js';

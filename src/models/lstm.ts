@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../errors.js';
 import { SeededDropout } from './dropout.js';
 import { TiedOutputProjection } from './layers.js';
+import { ExplicitStateLstm, LstmOutput } from './lstm-layer.js';
 import { deriveSeed } from './seeds.js';
 import type { RecurrentLanguageModel } from './types.js';
 import { checkPositiveInt, checkRate, checkSeed } from './validate.js';
@@ -25,9 +26,12 @@ export interface LstmLanguageModelOptions {
  * tokens → embedding → dropout → (LSTM → dropout) × layers → projection to vocabulary logits.
  *
  * Inputs `[tokens, h0, c0, h1, c1, …]`, outputs `[logits, h0', c0', …]`. Layer names: `tokens`,
- * `h0`, `c0`, …, `embedding`, `dropout0`, `lstm1` … `lstmL`, `dropout1` … `dropoutL`, `logits`
- * (a `TiedOutputProjection` reading `embedding`'s matrix when `tieWeights`, else a dense layer).
- * With `dropout` 0 the dropout layers are left out.
+ * `h0`, `c0`, …, `embedding`, `dropout0`, `lstm1` … `lstmL` (each an `ExplicitStateLstm`, sigmoid
+ * gates as in PyTorch, read out by `lstmK.sequence`, `lstmK.h`, `lstmK.c`), `dropout1` …
+ * `dropoutL`, `logits` (a `TiedOutputProjection` reading `embedding`'s matrix when `tieWeights`,
+ * else a dense layer). With `dropout` 0 the dropout layers are left out. Every layer has one
+ * output, so tfjs-layers' executor runs each once per forward pass, and `model.apply(inputs,
+ * {training: true})` works without patches.
  *
  * Initialization (seeded per layer from `seed`): embedding and untied output kernel
  * uniform(−0.1, 0.1), output bias 0 (as the PyTorch example); LSTM kernels, recurrent kernels and
@@ -84,22 +88,15 @@ export function buildLstmLanguageModel(options: LstmLanguageModelOptions): Recur
   const stateOutputs: tf.SymbolicTensor[] = [];
   const lstmLimit = 1 / Math.sqrt(hiddenSize);
   for (let l = 0; l < layers; l++) {
-    const lstm = tf.layers.lstm({
+    const packed = new ExplicitStateLstm({
       units: hiddenSize,
-      returnSequences: true,
-      returnState: true,
+      initLimit: lstmLimit,
+      seeds: [deriveSeed(seed, stream++), deriveSeed(seed, stream++), deriveSeed(seed, stream++)],
       name: `lstm${l + 1}`,
-      kernelInitializer: uniform(lstmLimit),
-      recurrentInitializer: uniform(lstmLimit),
-      biasInitializer: uniform(lstmLimit),
-      unitForgetBias: false,
-    });
-    const [seq, h, c] = lstm.apply(x, {
-      initialState: [stateInputs[2 * l], stateInputs[2 * l + 1]],
-    }) as tf.SymbolicTensor[];
-    if (seq === undefined || h === undefined || c === undefined) {
-      throw new Error(`lstm${l + 1} did not return [sequence, h, c]`);
-    }
+    }).apply([x, stateInputs[2 * l], stateInputs[2 * l + 1]] as tf.SymbolicTensor[]);
+    const part = (p: 'sequence' | 'h' | 'c') =>
+      new LstmOutput({ part: p, name: `lstm${l + 1}.${p}` }).apply(packed) as tf.SymbolicTensor;
+    const [seq, h, c] = [part('sequence'), part('h'), part('c')];
     stateOutputs.push(h, c);
     x = maybeDropout(seq, `dropout${l + 1}`);
   }

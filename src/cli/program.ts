@@ -1,0 +1,326 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { UserInputError } from '../errors.js';
+import {
+  BACKEND_NAMES,
+  findPreset,
+  mergeOverrides,
+  resolveRun,
+  validateOverrides,
+  type Overrides,
+  type RunConfig,
+} from '../experiments/config.js';
+import { executeSweep, planSweep, prepareSweepFolder } from '../experiments/compare.js';
+import { PRESETS, SCHEDULE_NAMES } from '../experiments/presets.js';
+import { runOne } from '../experiments/run.js';
+import { describeBackend, selectBackend } from '../kernels/backend.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js';
+import { readRuns, writeReport } from '../report/index.js';
+
+/** Where messages for people go: stdout stays free for results. */
+const say = (line: string) => process.stderr.write(line + '\n');
+
+function integerAtLeast(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || n < min) {
+      throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    }
+    return n;
+  };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError('expected a number > 0, e.g. 1e-3');
+  }
+  return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError('expected a number >= 0, e.g. 1e-2');
+  }
+  return n;
+}
+
+function stepsList(value: string): number[] {
+  const items = value.split(',').map((s) => s.trim());
+  if (items.some((s) => !/^\d+$/.test(s))) {
+    throw new InvalidArgumentError('expected a comma list of integers >= 0, e.g. 0,1,2');
+  }
+  return items.map(Number);
+}
+
+function optimizerList(value: string): OptimizerName[] {
+  const items = value.split(',').map((s) => s.trim().toLowerCase());
+  for (const item of items) {
+    if (!OPTIMIZER_NAMES.includes(item as OptimizerName)) {
+      throw new InvalidArgumentError(`"${item}" is not one of ${OPTIMIZER_NAMES.join(', ')}`);
+    }
+  }
+  return items as OptimizerName[];
+}
+
+function taskName(value: string): string {
+  if (!PRESETS.some((p) => p.name === value)) {
+    throw new InvalidArgumentError(
+      `unknown task; choose one of ${PRESETS.map((p) => p.name).join(', ')}`,
+    );
+  }
+  return value;
+}
+
+/** The flags `compare` and `train` share, which override the task preset. */
+function addRunFlags(command: Command): Command {
+  return command
+    .option('--task <name>', 'task preset (see `weight-prediction tasks`)', taskName)
+    .option('--epochs <n>', 'epochs', integerAtLeast(1))
+    .option('--batch-size <n>', 'batch size (token streams for language models)', integerAtLeast(1))
+    .option('--lr <rate>', 'peak learning rate', positiveNumber)
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULE_NAMES))
+    .option('--weight-decay <lambda>', 'weight decay', nonNegativeNumber)
+    .option('--clip <norm>', 'clip gradients to this global L2 norm', positiveNumber)
+    .option('--bptt <n>', 'BPTT window of language models', integerAtLeast(1))
+    .option(
+      '--prediction-steps <list>',
+      'weight prediction steps s, a comma list sweeps it (0 = plain)',
+      stepsList,
+    )
+    .option('--optimizer <list>', `base optimizer(s): ${OPTIMIZER_NAMES.join(', ')}`, optimizerList)
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKEND_NAMES))
+    .option(
+      '--data-dir <folder>',
+      'folder of a dataset read from disk (Fashion-MNIST, CIFAR, text)',
+    )
+    .option('--config <file>', 'JSON file of settings (flags given as well win)')
+    .option('--out <folder>', 'output folder')
+    .option('--resume', 'continue an interrupted run or comparison in --out')
+    .option('--log-every <n>', 'a step record every N updates', integerAtLeast(1))
+    .option(
+      '--checkpoint-every <n>',
+      'a checkpoint every N updates (0: epoch ends only)',
+      integerAtLeast(0),
+    );
+}
+
+interface RunFlags {
+  task?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  schedule?: string;
+  weightDecay?: number;
+  clip?: number;
+  bptt?: number;
+  predictionSteps?: number[];
+  optimizer?: OptimizerName[];
+  backend?: string;
+  dataDir?: string;
+  config?: string;
+  out?: string;
+  resume?: boolean;
+  logEvery?: number;
+  checkpointEvery?: number;
+}
+
+function readConfigFile(file: string): Overrides {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UserInputError(`--config ${file}: cannot read the file`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UserInputError(`--config ${file}: not valid JSON (${(error as Error).message})`);
+  }
+  return validateOverrides(parsed, `--config ${file}`);
+}
+
+/** Settings from --config, then flags. */
+function overridesFrom(flags: RunFlags, extra: Overrides = {}): Overrides {
+  const fromFile = flags.config ? readConfigFile(flags.config) : {};
+  const fromFlags: Overrides = {
+    task: flags.task,
+    epochs: flags.epochs,
+    batchSize: flags.batchSize,
+    learningRate: flags.lr,
+    schedule: flags.schedule as Overrides['schedule'],
+    weightDecay: flags.weightDecay,
+    clipGlobalNorm: flags.clip,
+    bptt: flags.bptt,
+    predictionSteps: flags.predictionSteps,
+    optimizer: flags.optimizer,
+    backend: flags.backend as Overrides['backend'],
+    dataDir: flags.dataDir,
+    out: flags.out,
+    logEvery: flags.logEvery,
+    checkpointEvery: flags.checkpointEvery,
+    ...extra,
+  };
+  return mergeOverrides(fromFile, fromFlags);
+}
+
+function commandLine(): string {
+  return ['weight-prediction', ...process.argv.slice(2)].join(' ');
+}
+
+async function trainCommand(
+  flags: RunFlags & { seed?: number; runConfig?: string; quiet?: boolean },
+) {
+  let config: RunConfig;
+  if (flags.runConfig) {
+    // Written by `compare` for its workers: already resolved and validated.
+    config = JSON.parse(readFileSync(flags.runConfig, 'utf8')) as RunConfig;
+  } else {
+    const overrides = overridesFrom(flags, { seed: flags.seed });
+    const optimizers = overrides.optimizer ?? [
+      findPreset(overrides.task ?? 'mnist-mlp').recipe.optimizer,
+    ];
+    const steps = overrides.predictionSteps ?? [0];
+    if (optimizers.length !== 1 || steps.length !== 1) {
+      throw new UserInputError(
+        '`train` runs one configuration: give one --optimizer and one --prediction-steps value (use `compare` to sweep)',
+      );
+    }
+    config = resolveRun(
+      overrides,
+      { optimizer: optimizers[0]!, predictionSteps: steps[0]! },
+      overrides.seed ?? 1,
+    );
+  }
+  const out =
+    flags.out ??
+    overridesFrom(flags).out ??
+    path.join('runs', config.task, config.label.replace(/\W+/g, '-'), `seed-${config.seed}`);
+  await selectBackend(config.backend);
+  if (!flags.quiet) say(`backend: ${describeBackend()}`);
+  const { summary } = await runOne(config, {
+    outDir: out,
+    resume: flags.resume ?? false,
+    progress: flags.quiet ? 'none' : 'auto',
+    command: commandLine(),
+  });
+  if (!flags.quiet) {
+    const metric =
+      summary.metric === 'accuracy'
+        ? `test accuracy ${(summary.final.testMetric * 100).toFixed(2)}%`
+        : `perplexity ${summary.final.testMetric.toFixed(2)}`;
+    say(
+      `${config.label}, seed ${config.seed}: ${metric} after ${summary.epochs} epochs (${summary.wallSeconds.toFixed(1)} s); logs in ${out}`,
+    );
+  }
+}
+
+async function compareCommand(
+  flags: RunFlags & { seeds?: number; jobs?: number; baseline?: string },
+) {
+  const overrides = overridesFrom(flags, { seeds: flags.seeds });
+  const task = overrides.task ?? 'mnist-mlp';
+  const out = overrides.out ?? path.join('results', task);
+  const plan = planSweep(overrides, out);
+  prepareSweepFolder(plan, flags.resume ?? false, commandLine());
+  const labels = [...new Set(plan.runs.map((r) => r.config.label))];
+  say(
+    `compare: task ${task}, ${labels.join(' vs ')}, ${overrides.seeds ?? 3} seeds, ${plan.runs.length} runs in ${out}`,
+  );
+  const spawnArgs = [process.execPath, ...process.execArgv, process.argv[1]!];
+  const results = await executeSweep(plan, {
+    ...(flags.jobs !== undefined && { jobs: flags.jobs }),
+    spawnArgs,
+    onResult: (r, done, total) =>
+      say(
+        `[${done}/${total}] ${r.run.config.label}, seed ${r.run.config.seed}: ${r.message}${r.skipped ? '' : ` (${r.seconds.toFixed(0)} s)`}`,
+      ),
+  });
+  const report = await writeRunsReport(path.join(out, 'runs'), out, flags.baseline);
+  say(`report: ${report}`);
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    throw new UserInputError(
+      `${failed.length} of ${results.length} runs failed (see above); the report covers the finished ones. Fix the cause and rerun with --resume`,
+    );
+  }
+}
+
+/**
+ * Writes the report of the runs below `runsRoot`. Version, backend and machine come from the runs'
+ * own summaries: the report describes what produced the numbers, not where it was rebuilt.
+ */
+async function writeRunsReport(
+  runsRoot: string,
+  outDir: string,
+  baseline?: string,
+): Promise<string> {
+  const runs = await readRuns(runsRoot);
+  const first = runs.find((r) => r.summary)?.summary;
+  const written = await writeReport({
+    runs,
+    outDir,
+    ...(baseline !== undefined && { baseline }),
+    meta: {
+      command: commandLine(),
+      packageVersion: first?.versions.package ?? 'unknown',
+      backend:
+        [...new Set(runs.flatMap((r) => (r.summary ? [r.summary.backend] : [])))].join(', ') ||
+        'unknown',
+      machine: first?.machine ?? 'unknown',
+    },
+  });
+  return written.files.markdown;
+}
+
+async function reportCommand(runsRoot: string, flags: { out?: string; baseline?: string }) {
+  say(`report: ${await writeRunsReport(runsRoot, flags.out ?? runsRoot, flags.baseline)}`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('weight-prediction')
+    .description('Weight prediction for TensorFlow.js: train and compare optimizers, write reports')
+    .showHelpAfterError('(add --help for usage)');
+
+  addRunFlags(
+    program
+      .command('compare')
+      .description(
+        'train a task with several optimizer configurations over seeds and write a report',
+      ),
+  )
+    .option('--seeds <n>', 'number of seeds (1..n)', integerAtLeast(1))
+    .option('--jobs <n>', 'runs in parallel (default: the number of cores)', integerAtLeast(1))
+    .option('--baseline <label>', 'configuration the others are compared with (default: s = 0)')
+    .action(compareCommand);
+
+  addRunFlags(
+    program.command('train').description('train one configuration with one seed, with checkpoints'),
+  )
+    .option('--seed <n>', 'seed', integerAtLeast(0))
+    .option('--quiet', 'no progress or messages')
+    .addOption(
+      new Option('--run-config <file>', 'resolved run configuration (used by compare)').hideHelp(),
+    )
+    .action(trainCommand);
+
+  program
+    .command('report')
+    .description('rebuild a report from the logs of finished runs')
+    .argument('<runs-folder>', 'folder holding run folders (e.g. results/mnist-mlp/runs)')
+    .option('--out <folder>', 'where to write the report (default: the runs folder)')
+    .option('--baseline <label>', 'configuration the others are compared with')
+    .action(reportCommand);
+
+  program
+    .command('tasks')
+    .description('list the task presets and their recipes')
+    .action(() => {
+      for (const p of PRESETS) process.stdout.write(`${p.name}\n  ${p.description}\n`);
+    });
+
+  return program;
+}

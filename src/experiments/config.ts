@@ -1,0 +1,294 @@
+import { UserInputError } from '../errors.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js';
+import {
+  cosineDecay,
+  linearWarmup,
+  perEpoch,
+  stepDecay,
+  type ScheduleSpec,
+} from '../schedules/index.js';
+import {
+  PRESETS,
+  presetNames,
+  SCHEDULE_NAMES,
+  type ImageDataConfig,
+  type ModelConfig,
+  type ScheduleName,
+  type TaskPreset,
+  type TextDataConfig,
+  type TrainingRecipe,
+} from './presets.js';
+
+export const BACKEND_NAMES = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Everything one training run needs, fully resolved; saved in its summary and checkpoints. */
+export interface RunConfig {
+  task: string;
+  /** Configuration label in reports, e.g. `adamw s=1`. */
+  label: string;
+  seed: number;
+  backend: BackendName;
+  /** Folder for datasets read from disk (Fashion-MNIST, CIFAR, text corpora). */
+  dataDir?: string;
+  data: ImageDataConfig | TextDataConfig;
+  model: ModelConfig;
+  recipe: TrainingRecipe;
+  /** s: 0 is the plain optimizer. */
+  predictionSteps: number;
+  /** Further optimizer options (betas, momentum, amsgrad, ...), passed through and validated there. */
+  optimizerOptions: Record<string, unknown>;
+  /** A step record every N updates. */
+  logEvery: number;
+  /** A checkpoint every N updates (0: at epoch ends only). */
+  checkpointEvery: number;
+}
+
+/** What flags or a JSON config may change; every field is optional. */
+export interface Overrides {
+  task?: string;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  schedule?: ScheduleName;
+  weightDecay?: number;
+  clipGlobalNorm?: number;
+  bptt?: number;
+  optimizer?: OptimizerName[];
+  predictionSteps?: number[];
+  optimizerOptions?: Record<string, unknown>;
+  seeds?: number;
+  seed?: number;
+  backend?: BackendName;
+  dataDir?: string;
+  data?: Record<string, unknown>;
+  model?: Record<string, unknown>;
+  logEvery?: number;
+  checkpointEvery?: number;
+  out?: string;
+}
+
+const OVERRIDE_KEYS: readonly (keyof Overrides)[] = [
+  'task',
+  'epochs',
+  'batchSize',
+  'learningRate',
+  'schedule',
+  'weightDecay',
+  'clipGlobalNorm',
+  'bptt',
+  'optimizer',
+  'predictionSteps',
+  'optimizerOptions',
+  'seeds',
+  'seed',
+  'backend',
+  'dataDir',
+  'data',
+  'model',
+  'logEvery',
+  'checkpointEvery',
+  'out',
+];
+
+export function findPreset(name: string): TaskPreset {
+  const preset = PRESETS.find((p) => p.name === name);
+  if (!preset) {
+    throw new UserInputError(
+      `Unknown task "${name}": choose one of ${presetNames().join(', ')} (see \`weight-prediction tasks\`)`,
+    );
+  }
+  return preset;
+}
+
+function fail(where: string, name: string, value: unknown, expected: string): never {
+  throw new UserInputError(
+    `${where}: invalid ${name} ${JSON.stringify(value)}: expected ${expected}`,
+  );
+}
+
+function integer(where: string, name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    fail(where, name, value, `an integer >= ${min}`);
+  }
+  return value;
+}
+
+function nonNegative(where: string, name: string, value: unknown, positive = false): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (positive && value === 0)
+  ) {
+    fail(where, name, value, positive ? 'a finite number > 0' : 'a finite number >= 0');
+  }
+  return value;
+}
+
+/**
+ * Checks overrides from flags or a JSON config (`where` names the source in messages, e.g.
+ * `--config run.json`), before anything trains.
+ */
+export function validateOverrides(raw: unknown, where: string): Overrides {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new UserInputError(`${where}: expected a JSON object of settings`);
+  }
+  const o = raw as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!OVERRIDE_KEYS.includes(key as keyof Overrides)) {
+      throw new UserInputError(
+        `${where}: unknown setting "${key}"; valid settings are ${OVERRIDE_KEYS.join(', ')}`,
+      );
+    }
+  }
+  if (o.task !== undefined) findPreset(String(o.task));
+  if (o.epochs !== undefined) integer(where, 'epochs', o.epochs, 1);
+  if (o.batchSize !== undefined) integer(where, 'batchSize', o.batchSize, 1);
+  if (o.learningRate !== undefined) nonNegative(where, 'learningRate', o.learningRate, true);
+  if (o.weightDecay !== undefined) nonNegative(where, 'weightDecay', o.weightDecay);
+  if (o.clipGlobalNorm !== undefined) nonNegative(where, 'clipGlobalNorm', o.clipGlobalNorm, true);
+  if (o.bptt !== undefined) integer(where, 'bptt', o.bptt, 1);
+  if (o.seeds !== undefined) integer(where, 'seeds', o.seeds, 1);
+  if (o.seed !== undefined) integer(where, 'seed', o.seed, 0);
+  if (o.logEvery !== undefined) integer(where, 'logEvery', o.logEvery, 1);
+  if (o.checkpointEvery !== undefined) integer(where, 'checkpointEvery', o.checkpointEvery, 0);
+  if (o.schedule !== undefined && !SCHEDULE_NAMES.includes(o.schedule as ScheduleName)) {
+    fail(where, 'schedule', o.schedule, `one of ${SCHEDULE_NAMES.join(', ')}`);
+  }
+  if (o.backend !== undefined && !BACKEND_NAMES.includes(o.backend as BackendName)) {
+    fail(where, 'backend', o.backend, `one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  if (o.optimizer !== undefined) {
+    const list = Array.isArray(o.optimizer) ? o.optimizer : [o.optimizer];
+    for (const name of list) {
+      if (!OPTIMIZER_NAMES.includes(name as OptimizerName)) {
+        fail(where, 'optimizer', name, `one of ${OPTIMIZER_NAMES.join(', ')}`);
+      }
+    }
+    o.optimizer = list;
+  }
+  if (o.predictionSteps !== undefined) {
+    const list = Array.isArray(o.predictionSteps) ? o.predictionSteps : [o.predictionSteps];
+    if (list.length === 0) fail(where, 'predictionSteps', o.predictionSteps, 'at least one value');
+    list.forEach((s) => integer(where, 'predictionSteps', s, 0));
+    o.predictionSteps = list;
+  }
+  for (const key of ['optimizerOptions', 'data', 'model'] as const) {
+    const value = o[key];
+    if (
+      value !== undefined &&
+      (value === null || typeof value !== 'object' || Array.isArray(value))
+    ) {
+      fail(where, key, value, 'an object');
+    }
+  }
+  if (o.dataDir !== undefined && typeof o.dataDir !== 'string')
+    fail(where, 'dataDir', o.dataDir, 'a path');
+  if (o.out !== undefined && typeof o.out !== 'string') fail(where, 'out', o.out, 'a path');
+  return o as Overrides;
+}
+
+/** Later sources win: e.g. `merge(fromConfigFile, fromFlags)`. Nested objects merge key by key. */
+export function mergeOverrides(...sources: Overrides[]): Overrides {
+  const out: Overrides = {};
+  for (const source of sources) {
+    for (const [key, value] of Object.entries(source) as [keyof Overrides, unknown][]) {
+      if (value === undefined) continue;
+      const previous = out[key];
+      (out as Record<string, unknown>)[key] =
+        (key === 'data' || key === 'model' || key === 'optimizerOptions') && previous
+          ? { ...(previous as object), ...(value as object) }
+          : value;
+    }
+  }
+  return out;
+}
+
+export function runLabel(optimizer: OptimizerName, predictionSteps: number): string {
+  return predictionSteps === 0 ? optimizer : `${optimizer} s=${predictionSteps}`;
+}
+
+/** One run's configuration: the preset, the overrides, then one optimizer × s cell and one seed. */
+export function resolveRun(
+  overrides: Overrides,
+  cell: { optimizer: OptimizerName; predictionSteps: number },
+  seed: number,
+): RunConfig {
+  const preset = findPreset(overrides.task ?? 'mnist-mlp');
+  const recipe: TrainingRecipe = {
+    ...preset.recipe,
+    optimizer: cell.optimizer,
+    ...pick(overrides, [
+      'epochs',
+      'batchSize',
+      'learningRate',
+      'schedule',
+      'weightDecay',
+      'clipGlobalNorm',
+      'bptt',
+    ]),
+  };
+  const data = { ...preset.data, ...(overrides.data ?? {}) } as ImageDataConfig | TextDataConfig;
+  const model = { ...preset.model, ...(overrides.model ?? {}) } as ModelConfig;
+  return {
+    task: preset.name,
+    label: runLabel(cell.optimizer, cell.predictionSteps),
+    seed,
+    backend: overrides.backend ?? 'auto',
+    ...(overrides.dataDir !== undefined && { dataDir: overrides.dataDir }),
+    data,
+    model,
+    recipe,
+    predictionSteps: cell.predictionSteps,
+    optimizerOptions: overrides.optimizerOptions ?? {},
+    logEvery: overrides.logEvery ?? 20,
+    checkpointEvery: overrides.checkpointEvery ?? 200,
+  };
+}
+
+/** The optimizer × s cells of a comparison (default: the preset's optimizer with s = 0 and 1). */
+export function comparisonCells(
+  overrides: Overrides,
+): { optimizer: OptimizerName; predictionSteps: number }[] {
+  const preset = findPreset(overrides.task ?? 'mnist-mlp');
+  const optimizers = overrides.optimizer ?? [preset.recipe.optimizer];
+  const steps = overrides.predictionSteps ?? [0, 1];
+  return optimizers.flatMap((optimizer) =>
+    steps.map((predictionSteps) => ({ optimizer, predictionSteps })),
+  );
+}
+
+function pick<K extends keyof Overrides>(o: Overrides, keys: K[]): Partial<Pick<Overrides, K>> {
+  const out: Partial<Pick<Overrides, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/**
+ * The learning-rate schedule of a run: cosine decays per update to 0 over the run; step decays ×0.1
+ * at 50% and 75% of the epochs; warmup-cosine warms up linearly over the first 5% of updates.
+ */
+export function buildSchedule(
+  recipe: TrainingRecipe,
+  stepsPerEpoch: number,
+): ScheduleSpec | number {
+  const total = recipe.epochs * stepsPerEpoch;
+  const lr = recipe.learningRate;
+  switch (recipe.schedule) {
+    case 'constant':
+      return lr;
+    case 'cosine':
+      return cosineDecay(lr, total, 0);
+    case 'step': {
+      const milestones = [Math.floor(recipe.epochs * 0.5), Math.floor(recipe.epochs * 0.75)].filter(
+        (m, i, all) => m > 0 && all.indexOf(m) === i,
+      );
+      return perEpoch(stepsPerEpoch, stepDecay(lr, milestones, 0.1));
+    }
+    case 'warmup-cosine': {
+      const warmup = Math.max(1, Math.round(total * 0.05));
+      return linearWarmup(warmup, cosineDecay(lr, Math.max(1, total - warmup), 0));
+    }
+  }
+}

@@ -1,0 +1,208 @@
+import type { OptimizerName } from '../optimizers/index.js';
+
+/** Learning-rate schedules a preset or a flag can name; see `buildSchedule` in config.ts. */
+export const SCHEDULE_NAMES = ['constant', 'cosine', 'step', 'warmup-cosine'] as const;
+export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+
+export type ImageDatasetName = 'mnist' | 'fashion-mnist' | 'cifar10' | 'cifar100';
+export type CorpusName = 'gutenberg' | 'sotu' | 'text';
+
+export interface ImageDataConfig {
+  kind: 'image';
+  dataset: ImageDatasetName;
+  /** Keep the first N training / test images (all when absent). */
+  trainLimit?: number;
+  testLimit?: number;
+  /** Random crop with 4-pixel padding and horizontal flip (CIFAR-style). */
+  augment: boolean;
+  /** Per-channel standardisation with the training split's mean and std. */
+  normalize: boolean;
+}
+
+export interface TextDataConfig {
+  kind: 'text';
+  corpus: CorpusName;
+  vocabSize: number;
+  /** Keep the first N training tokens (all when absent); the held-out splits stay whole. */
+  trainTokens?: number;
+  /** Keep the first N validation tokens (all when absent). */
+  validTokens?: number;
+}
+
+export type ModelConfig =
+  | { kind: 'mlp'; hiddenUnits: number[] }
+  | { kind: 'vgg'; widths: number[]; convsPerBlock: number; denseUnits: number }
+  | { kind: 'resnet'; depth: number; width: number }
+  | {
+      kind: 'lstm';
+      layers: number;
+      embeddingSize: number;
+      hiddenSize: number;
+      dropout: number;
+      tieWeights: boolean;
+    };
+
+export interface TrainingRecipe {
+  epochs: number;
+  /** Images per batch, or parallel token streams for language models. */
+  batchSize: number;
+  optimizer: OptimizerName;
+  learningRate: number;
+  schedule: ScheduleName;
+  weightDecay: number;
+  clipGlobalNorm?: number;
+  /** BPTT window for language models. */
+  bptt?: number;
+}
+
+export interface TaskPreset {
+  name: string;
+  description: string;
+  data: ImageDataConfig | TextDataConfig;
+  model: ModelConfig;
+  recipe: TrainingRecipe;
+}
+
+const mnist = (extra: Partial<ImageDataConfig> = {}): ImageDataConfig => ({
+  kind: 'image',
+  dataset: 'mnist',
+  augment: false,
+  normalize: false,
+  ...extra,
+});
+
+const gutenberg = (extra: Partial<TextDataConfig> = {}): TextDataConfig => ({
+  kind: 'text',
+  corpus: 'gutenberg',
+  vocabSize: 10_000,
+  ...extra,
+});
+
+const lstm = (layers: number, size: number): ModelConfig => ({
+  kind: 'lstm',
+  layers,
+  embeddingSize: size,
+  hiddenSize: size,
+  dropout: 0.2,
+  tieWeights: true,
+});
+
+/**
+ * Named tasks mirroring the paper's two families (image classification, LSTM language modelling)
+ * at sizes a 2-core machine trains in minutes to hours. Every field can be overridden by a flag or
+ * a JSON config.
+ */
+export const PRESETS: readonly TaskPreset[] = [
+  {
+    name: 'mnist-mlp',
+    description:
+      'MNIST (60k/10k), MLP 784-256-256-10 (ReLU), 5 epochs, batch 128, lr 1e-3 with cosine decay per step, weight decay 1e-2',
+    data: mnist(),
+    model: { kind: 'mlp', hiddenUnits: [256, 256] },
+    recipe: {
+      epochs: 5,
+      batchSize: 128,
+      optimizer: 'adamw',
+      learningRate: 1e-3,
+      schedule: 'cosine',
+      weightDecay: 1e-2,
+    },
+  },
+  {
+    name: 'mnist-tiny',
+    description:
+      'Smoke test: first 2,000/500 MNIST images, MLP 784-32-10, 2 epochs, batch 64, lr 2e-3 constant',
+    data: mnist({ trainLimit: 2000, testLimit: 500 }),
+    model: { kind: 'mlp', hiddenUnits: [32] },
+    recipe: {
+      epochs: 2,
+      batchSize: 64,
+      optimizer: 'adamw',
+      learningRate: 2e-3,
+      schedule: 'constant',
+      weightDecay: 1e-2,
+    },
+  },
+  {
+    name: 'mnist-cnn',
+    description:
+      'MNIST, VGG-style CNN (conv3x3+BN+ReLU ×1 per block, widths 16-32, maxpool, dense 64), 3 epochs, batch 64, lr 1e-3 cosine, weight decay 5e-4',
+    data: mnist(),
+    model: { kind: 'vgg', widths: [16, 32], convsPerBlock: 1, denseUnits: 64 },
+    recipe: {
+      epochs: 3,
+      batchSize: 64,
+      optimizer: 'adamw',
+      learningRate: 1e-3,
+      schedule: 'cosine',
+      weightDecay: 5e-4,
+    },
+  },
+  {
+    name: 'fashion-resnet',
+    description:
+      'Fashion-MNIST (Debian dataset-fashion-mnist), CIFAR-style ResNet-8 width 8 with BN, normalised inputs, 3 epochs, batch 64, lr 2e-3 cosine, weight decay 5e-4',
+    data: { kind: 'image', dataset: 'fashion-mnist', augment: false, normalize: true },
+    model: { kind: 'resnet', depth: 8, width: 8 },
+    recipe: {
+      epochs: 3,
+      batchSize: 64,
+      optimizer: 'adamw',
+      learningRate: 2e-3,
+      schedule: 'cosine',
+      weightDecay: 5e-4,
+    },
+  },
+  {
+    name: 'cifar10-resnet',
+    description:
+      'CIFAR-10 binary batches from --data-dir, ResNet-20 width 16, crop+flip augmentation, normalised, 30 epochs, batch 128, lr 1e-3 cosine, weight decay 5e-4',
+    data: { kind: 'image', dataset: 'cifar10', augment: true, normalize: true },
+    model: { kind: 'resnet', depth: 20, width: 16 },
+    recipe: {
+      epochs: 30,
+      batchSize: 128,
+      optimizer: 'adamw',
+      learningRate: 1e-3,
+      schedule: 'cosine',
+      weightDecay: 5e-4,
+    },
+  },
+  ...[1, 2, 3].map((layers): TaskPreset => ({
+    name: `gutenberg-lstm${layers}`,
+    description: `Gutenberg (17 books, PTB-style, 10k vocabulary; first 300k training tokens), ${layers}-layer LSTM LM, embedding = hidden = 200, tied weights, dropout 0.2, BPTT 35, 20 streams, 4 epochs, lr 2e-3 cosine, weight decay 1.2e-6, clipping 0.25`,
+    data: gutenberg({ trainTokens: 300_000, validTokens: 30_000 }),
+    model: lstm(layers, 200),
+    recipe: {
+      epochs: 4,
+      batchSize: 20,
+      optimizer: 'adamw',
+      learningRate: 2e-3,
+      schedule: 'cosine',
+      weightDecay: 1.2e-6,
+      clipGlobalNorm: 0.25,
+      bptt: 35,
+    },
+  })),
+  {
+    name: 'gutenberg-tiny',
+    description:
+      'Smoke test: first 20k Gutenberg training tokens, 2k vocabulary, 1-layer LSTM 32, BPTT 20, 10 streams, 2 epochs, lr 3e-3 constant, clipping 0.25',
+    data: gutenberg({ vocabSize: 2000, trainTokens: 20_000, validTokens: 4_000 }),
+    model: { ...lstm(1, 32), dropout: 0 } as ModelConfig,
+    recipe: {
+      epochs: 2,
+      batchSize: 10,
+      optimizer: 'adamw',
+      learningRate: 3e-3,
+      schedule: 'constant',
+      weightDecay: 1.2e-6,
+      clipGlobalNorm: 0.25,
+      bptt: 20,
+    },
+  },
+];
+
+export function presetNames(): string[] {
+  return PRESETS.map((p) => p.name);
+}

@@ -97,6 +97,8 @@ export interface TrainOptions {
   config?: Record<string, unknown>;
   /** Label shown in reports (default: the optimizer's class name). */
   label?: string;
+  /** Task name in the summary, e.g. a preset's (default: the dataset's name). */
+  task?: string;
   /** Command line recorded in the summary (default: process.argv). */
   command?: string;
   progress?: ProgressMode;
@@ -230,7 +232,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
 
   const config: Record<string, unknown> = {
     ...options.config,
-    task: adapter.task,
+    task: options.task ?? adapter.task,
     ...adapter.config,
     epochs,
     batchSize: options.batchSize,
@@ -435,7 +437,7 @@ function buildSummary(
   }
   return {
     label: options.label ?? options.optimizer.getClassName(),
-    task: adapter.task,
+    task: options.task ?? adapter.task,
     seed: options.seed,
     metric: adapter.metric,
     higherIsBetter: adapter.higherIsBetter,

@@ -1,0 +1,478 @@
+import * as path from 'node:path';
+import { UserInputError } from '../errors.js';
+import { ensureWritableDir, writeFileAtomic } from '../training/files.js';
+import type { EpochRecord, MetricName, RunSummary } from '../training/log-format.js';
+import {
+  analyzeRuns,
+  type Analysis,
+  type ConfigAnalysis,
+  type TaskAnalysis,
+  type TimeToTarget,
+} from './analysis.js';
+import { slug, taskFigures, writeFigures, type Figure } from './plots.js';
+import { readRuns, type RunData } from './runs.js';
+import type { PairedComparison, Summary } from './stats.js';
+
+/** How the report was produced, printed in it verbatim. */
+export interface ReportMeta {
+  command: string;
+  packageVersion: string;
+  backend: string;
+  machine: string;
+}
+
+export interface WriteReportOptions {
+  /** Folder searched for run folders (see `findRuns`); give this or `runs`. */
+  runsRoot?: string;
+  /** Runs already read; give this or `runsRoot`. */
+  runs?: RunData[];
+  outDir: string;
+  /** Baseline configuration label (default: see `analyzeRuns`). */
+  baseline?: string;
+  meta: ReportMeta;
+}
+
+export interface ReportFiles {
+  markdown: string;
+  html: string;
+  json: string;
+  /** Every figure file (SVG and PNG). */
+  figures: string[];
+}
+
+export interface ReportResult {
+  analysis: Analysis;
+  files: ReportFiles;
+}
+
+/** What report.json holds. */
+export interface ReportJson {
+  format: 'weight-prediction-report';
+  formatVersion: 1;
+  generatedAt: string;
+  meta: ReportMeta;
+  baseline: string | null;
+  analysis: Analysis;
+  figures: { task: string; name: string; title: string; svg: string; png: string }[];
+  /** Every run read, with its raw summary (null while unfinished) and its epoch records. */
+  runs: { dir: string; finished: boolean; summary: RunSummary | null; epochs: EpochRecord[] }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tiny document model, rendered once as Markdown and once as HTML so the two say the same.
+
+type Block =
+  | { kind: 'heading'; level: 1 | 2 | 3; text: string }
+  | { kind: 'paragraph'; text: string }
+  | { kind: 'list'; items: string[] }
+  | { kind: 'code'; text: string }
+  | { kind: 'table'; header: string[]; rows: string[][]; numeric: boolean[] }
+  | { kind: 'figure'; figure: Figure };
+
+const NA = 'n/a';
+
+function fixed(x: number, digits: number): string {
+  const s = x.toFixed(digits);
+  // "-0.00" reads as a sign where there is none.
+  return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
+}
+
+function signed(x: number, digits: number): string {
+  const s = fixed(x, digits);
+  return x > 0 && Number(s) !== 0 ? `+${s}` : s;
+}
+
+/** Formats values of one metric: accuracy in percent, perplexity as is. */
+class MetricFormat {
+  constructor(readonly metric: MetricName) {}
+  get unit(): string {
+    return this.metric === 'accuracy' ? '%' : '';
+  }
+  get diffUnit(): string {
+    return this.metric === 'accuracy' ? ' pp' : '';
+  }
+  private scale(x: number): number {
+    return this.metric === 'accuracy' ? 100 * x : x;
+  }
+  value(x: number): string {
+    return `${fixed(this.scale(x), 2)}${this.unit}`;
+  }
+  summary(s: Summary): string {
+    const std = s.std === null ? '' : ` ± ${fixed(this.scale(s.std), 2)}`;
+    return `${fixed(this.scale(s.mean), 2)}${std}${this.unit}`;
+  }
+  diff(d: PairedComparison | null): string {
+    if (d === null) return NA;
+    const ci = d.ci95
+      ? ` [${signed(this.scale(d.ci95[0]), 2)}, ${signed(this.scale(d.ci95[1]), 2)}]`
+      : '';
+    return `${signed(this.scale(d.meanDiff), 2)}${this.diffUnit}${ci}`;
+  }
+}
+
+function pValue(d: PairedComparison | null): string {
+  if (d === null || d.p === null) return NA;
+  if (d.p < 0.001) return '< 0.001';
+  return d.p.toPrecision(2);
+}
+
+function seconds(s: Summary | null): string {
+  if (s === null) return NA;
+  const digits = s.mean >= 100 ? 0 : s.mean >= 10 ? 1 : 2;
+  const std = s.std === null ? '' : ` ± ${fixed(s.std, digits)}`;
+  return `${fixed(s.mean, digits)}${std} s`;
+}
+
+function meanStd(s: Summary | null, digits: number): string {
+  if (s === null) return NA;
+  return s.std === null
+    ? fixed(s.mean, digits)
+    : `${fixed(s.mean, digits)} ± ${fixed(s.std, digits)}`;
+}
+
+export function formatBytes(bytes: number): string {
+  const sign = bytes < 0 ? '-' : '';
+  const b = Math.abs(bytes);
+  if (b < 1024) return `${sign}${fixed(b, 0)} B`;
+  if (b < 1024 ** 2) return `${sign}${fixed(b / 1024, 1)} KiB`;
+  if (b < 1024 ** 3) return `${sign}${fixed(b / 1024 ** 2, 1)} MiB`;
+  return `${sign}${fixed(b / 1024 ** 3, 2)} GiB`;
+}
+
+function seedTimes(t: TimeToTarget): string {
+  return t.perSeed
+    .map((s) => `${s.seed}: ${s.reached ? `epoch ${s.epoch}` : 'not reached'}`)
+    .join(', ');
+}
+
+function resultsTable(task: TaskAnalysis, fmt: MetricFormat): Block {
+  const name = task.metric;
+  return {
+    kind: 'table',
+    header: [
+      'Configuration',
+      'Seeds',
+      `Final test ${name}`,
+      `Best test ${name}`,
+      `Δ final vs ${task.baseline} [95% CI]`,
+      'p (paired t)',
+      `Δ best vs ${task.baseline} [95% CI]`,
+      'Time / epoch',
+      'Optimizer memory',
+      'Extra memory',
+    ],
+    numeric: [false, true, true, true, true, true, true, true, true, true],
+    rows: task.configs.map((c: ConfigAnalysis) => [
+      c.isBaseline ? `${c.label} (baseline)` : c.label,
+      String(c.seeds.length),
+      fmt.summary(c.finalMetric),
+      fmt.summary(c.bestMetric),
+      c.vsBaseline ? fmt.diff(c.vsBaseline.finalMetric) : '—',
+      c.vsBaseline ? pValue(c.vsBaseline.finalMetric) : '—',
+      c.vsBaseline ? fmt.diff(c.vsBaseline.bestMetric) : '—',
+      seconds(c.secondsPerEpoch),
+      formatBytes(c.optimizerMemoryBytes.mean),
+      c.vsBaseline ? formatBytes(c.vsBaseline.extraMemoryBytes) : '—',
+    ]),
+  };
+}
+
+function timeTable(task: TaskAnalysis): Block {
+  return {
+    kind: 'table',
+    header: [
+      'Configuration',
+      'Seeds reaching it',
+      'Epoch',
+      'Updates',
+      'Wall time',
+      'Per seed',
+      'Time / epoch vs baseline',
+    ],
+    numeric: [false, true, true, true, true, false, true],
+    rows: task.configs.map((c) => {
+      const t = c.timeToTarget;
+      const ratio = c.vsBaseline?.secondsPerEpochRatio;
+      return [
+        c.label,
+        `${t.reached} / ${t.total}`,
+        meanStd(t.epoch, 2),
+        meanStd(t.step, 0),
+        seconds(t.elapsedSeconds),
+        seedTimes(t),
+        c.vsBaseline ? (ratio === null || ratio === undefined ? NA : `${fixed(ratio, 3)}×`) : '—',
+      ];
+    }),
+  };
+}
+
+const HOW_TO_READ: string[] = [
+  'Every configuration was trained once per seed. "a ± b" is the mean and the sample standard deviation over seeds (a single seed has no standard deviation; whatever cannot be computed from the runs is shown as n/a).',
+  'Δ vs baseline is configuration minus baseline, paired by seed (same seed = same initial weights and data order), averaged over the seeds both have. The bracket is the 95% confidence interval of that mean difference (Student t, n − 1 degrees of freedom); p is the two-sided paired t-test. Accuracy differences are in percentage points (pp); for accuracy a positive Δ is better, for perplexity a negative one.',
+  'With a handful of seeds the test has little power: p above 0.05 means "not shown", not "no difference". Read the interval: it is the range of differences the runs are consistent with.',
+  'Time to target: for each seed, the first epoch whose test metric reaches the baseline\'s mean final metric (≥ for accuracy, ≤ for perplexity), with the optimizer updates and wall-clock seconds at that epoch\'s end; "not reached" when no epoch of that run gets there. The summary is over the seeds that reached it.',
+  'Time / epoch is the logged wall-clock seconds per epoch; optimizer memory is what the optimizer holds beyond the model weights (state slots and, with weight prediction, the weight cache).',
+  'Figures: the line is the mean over seeds, the band spans the lowest to the highest seed. Test metrics are measured with the true weights θ_t; the training loss is the mini-batch loss, measured at the predicted weights when predicting, averaged within bins of updates.',
+];
+
+function buildDocument(
+  analysis: Analysis,
+  figures: Map<string, Figure[]>,
+  meta: ReportMeta,
+  generatedAt: string,
+  runCount: number,
+): Block[] {
+  const blocks: Block[] = [
+    { kind: 'heading', level: 1, text: 'Optimizer comparison' },
+    {
+      kind: 'list',
+      items: [
+        `Generated ${generatedAt} by weight-prediction ${meta.packageVersion}`,
+        `Backend: ${meta.backend}`,
+        `Machine: ${meta.machine}`,
+        `Runs: ${runCount - analysis.unfinished.length} finished` +
+          (analysis.unfinished.length > 0
+            ? `, ${analysis.unfinished.length} unfinished (left out)`
+            : ''),
+      ],
+    },
+    { kind: 'paragraph', text: 'Command:' },
+    { kind: 'code', text: meta.command },
+    { kind: 'heading', level: 2, text: 'How to read this report' },
+    { kind: 'list', items: HOW_TO_READ },
+  ];
+  for (const task of analysis.tasks) {
+    const fmt = new MetricFormat(task.metric);
+    const direction = task.higherIsBetter ? 'higher is better' : 'lower is better';
+    blocks.push(
+      { kind: 'heading', level: 2, text: `Task ${task.task}` },
+      {
+        kind: 'paragraph',
+        text: `Metric: test ${task.metric} (${direction}). Baseline: ${task.baseline}.`,
+      },
+      { kind: 'heading', level: 3, text: 'Final results' },
+      resultsTable(task, fmt),
+      {
+        kind: 'heading',
+        level: 3,
+        text: `Time to the baseline's mean final ${task.metric} (${fmt.value(task.configs[0]!.timeToTarget.target)})`,
+      },
+      timeTable(task),
+      { kind: 'heading', level: 3, text: 'Learning curves' },
+    );
+    for (const figure of figures.get(task.task) ?? []) blocks.push({ kind: 'figure', figure });
+    if (task.warnings.length > 0) {
+      blocks.push(
+        { kind: 'heading', level: 3, text: 'Warnings' },
+        { kind: 'list', items: task.warnings },
+      );
+    }
+  }
+  const general = analysis.warnings;
+  if (general.length > 0) {
+    blocks.push(
+      { kind: 'heading', level: 2, text: 'Unfinished runs and warnings' },
+      { kind: 'list', items: general },
+    );
+  }
+  return blocks;
+}
+
+function mdEscape(text: string): string {
+  // Only what could start markup mid-line: emphasis, code, table cells, HTML.
+  return text.replace(/([\\`*_|<])/g, '\\$1');
+}
+
+function renderMarkdown(blocks: Block[], figureDir: string): string {
+  const out: string[] = [];
+  for (const b of blocks) {
+    switch (b.kind) {
+      case 'heading':
+        out.push(`${'#'.repeat(b.level)} ${mdEscape(b.text)}`);
+        break;
+      case 'paragraph':
+        out.push(mdEscape(b.text));
+        break;
+      case 'list':
+        out.push(b.items.map((i) => `- ${mdEscape(i)}`).join('\n'));
+        break;
+      case 'code': {
+        const fence = b.text.includes('```') ? '~~~~' : '```';
+        out.push(`${fence}\n${b.text}\n${fence}`);
+        break;
+      }
+      case 'table': {
+        const row = (cells: string[]) => `| ${cells.map(mdEscape).join(' | ')} |`;
+        const rule = `|${b.numeric.map((n) => (n ? ' ---: ' : ' :--- ')).join('|')}|`;
+        out.push([row(b.header), rule, ...b.rows.map(row)].join('\n'));
+        break;
+      }
+      case 'figure': {
+        const file = `${figureDir}/${b.figure.name}`;
+        out.push(
+          `![${mdEscape(b.figure.title)}](${file}.png)\n\n` +
+            `*${mdEscape(b.figure.title)}* ([SVG](${file}.svg))`,
+        );
+        break;
+      }
+    }
+  }
+  return out.join('\n\n') + '\n';
+}
+
+function htmlEscape(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
+
+/** An SVG made safe to inline: no XML prolog, and no script or external reference. */
+function inlineSvg(svg: string): string {
+  return svg.replace(/<\?xml[^>]*>\s*/, '').replace(/<script[\s\S]*?<\/script>/gi, '');
+}
+
+const CSS = `
+body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1, h2, h3 { line-height: 1.2; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2.2rem; }
+table { border-collapse: collapse; margin: .8rem 0; font-size: .92rem; }
+th, td { border: 1px solid #ccc; padding: .3rem .55rem; vertical-align: top; }
+th { background: #f3f3f3; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+pre { background: #f6f6f6; padding: .6rem .8rem; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
+figure { margin: 1rem 0; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { font-style: italic; color: #555; }
+`;
+
+function renderHtml(blocks: Block[]): string {
+  const out: string[] = [];
+  for (const b of blocks) {
+    switch (b.kind) {
+      case 'heading':
+        out.push(`<h${b.level}>${htmlEscape(b.text)}</h${b.level}>`);
+        break;
+      case 'paragraph':
+        out.push(`<p>${htmlEscape(b.text)}</p>`);
+        break;
+      case 'list':
+        out.push(`<ul>\n${b.items.map((i) => `<li>${htmlEscape(i)}</li>`).join('\n')}\n</ul>`);
+        break;
+      case 'code':
+        out.push(`<pre><code>${htmlEscape(b.text)}</code></pre>`);
+        break;
+      case 'table': {
+        const head = `<tr>${b.header.map((h) => `<th>${htmlEscape(h)}</th>`).join('')}</tr>`;
+        const body = b.rows
+          .map(
+            (r) =>
+              `<tr>${r
+                .map((c, i) => `<td${b.numeric[i] ? ' class="num"' : ''}>${htmlEscape(c)}</td>`)
+                .join('')}</tr>`,
+          )
+          .join('\n');
+        out.push(`<table>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>`);
+        break;
+      }
+      case 'figure':
+        out.push(
+          `<figure>\n${inlineSvg(b.figure.svg)}\n<figcaption>${htmlEscape(b.figure.title)}</figcaption>\n</figure>`,
+        );
+        break;
+    }
+  }
+  const title = 'Optimizer comparison';
+  return (
+    `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
+    `<title>${title}</title>\n<style>${CSS}</style>\n</head>\n<body>\n${out.join('\n')}\n</body>\n</html>\n`
+  );
+}
+
+/** Unique figure stems per task (two task names could slug to the same stem). */
+function figureStems(tasks: TaskAnalysis[]): Map<string, string> {
+  const used = new Set<string>();
+  const stems = new Map<string, string>();
+  for (const t of tasks) {
+    let stem = slug(t.task);
+    for (let i = 2; used.has(stem); i++) stem = `${slug(t.task)}-${i}`;
+    used.add(stem);
+    stems.set(t.task, stem);
+  }
+  return stems;
+}
+
+export const FIGURE_DIR = 'figures';
+
+/**
+ * Reads the runs (or takes them), analyses them and writes into `outDir`: `report.md`,
+ * `report.html` (self-contained: inline CSS and SVG), `report.json` (every computed number plus
+ * each run's raw summary and epoch records) and `figures/<task>-*.svg|png`. Every file is written
+ * atomically.
+ */
+export async function writeReport(options: WriteReportOptions): Promise<ReportResult> {
+  if ((options.runs === undefined) === (options.runsRoot === undefined)) {
+    throw new UserInputError('writeReport needs exactly one of runsRoot (a folder) or runs');
+  }
+  const runs = options.runs ?? (await readRuns(options.runsRoot!));
+  const analysis = analyzeRuns(
+    runs,
+    options.baseline === undefined ? {} : { baseline: options.baseline },
+  );
+  ensureWritableDir(options.outDir);
+  const figureDir = path.join(options.outDir, FIGURE_DIR);
+  ensureWritableDir(figureDir);
+
+  const stems = figureStems(analysis.tasks);
+  const figures = new Map<string, Figure[]>();
+  const figureFiles: string[] = [];
+  for (const task of analysis.tasks) {
+    const list = await taskFigures(task, stems.get(task.task)!);
+    writeFigures(figureDir, list);
+    for (const f of list) {
+      figureFiles.push(
+        path.join(figureDir, `${f.name}.svg`),
+        path.join(figureDir, `${f.name}.png`),
+      );
+    }
+    figures.set(task.task, list);
+  }
+
+  const generatedAt = new Date().toISOString();
+  const blocks = buildDocument(analysis, figures, options.meta, generatedAt, runs.length);
+  const json: ReportJson = {
+    format: 'weight-prediction-report',
+    formatVersion: 1,
+    generatedAt,
+    meta: options.meta,
+    baseline: options.baseline ?? null,
+    analysis,
+    figures: analysis.tasks.flatMap((t) =>
+      (figures.get(t.task) ?? []).map((f) => ({
+        task: t.task,
+        name: f.name,
+        title: f.title,
+        svg: `${FIGURE_DIR}/${f.name}.svg`,
+        png: `${FIGURE_DIR}/${f.name}.png`,
+      })),
+    ),
+    runs: runs.map((r) => ({
+      dir: r.dir,
+      finished: r.finished,
+      summary: r.summary,
+      epochs: r.epochs,
+    })),
+  };
+  const files: ReportFiles = {
+    markdown: path.join(options.outDir, 'report.md'),
+    html: path.join(options.outDir, 'report.html'),
+    json: path.join(options.outDir, 'report.json'),
+    figures: figureFiles,
+  };
+  writeFileAtomic(files.markdown, renderMarkdown(blocks, FIGURE_DIR));
+  writeFileAtomic(files.html, renderHtml(blocks));
+  writeFileAtomic(files.json, JSON.stringify(json, null, 2) + '\n');
+  return { analysis, files };
+}

@@ -1,0 +1,221 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserInputError } from '../../src/errors.js';
+import type { EpochRecord } from '../../src/training/log-format.js';
+import { findFont, svgToPng } from '../../src/report/plots.js';
+import { writeReport, type ReportJson, type ReportResult } from '../../src/report/write.js';
+import { tempDir, writeStandardFixture } from './synthetic.js';
+
+const meta = {
+  command: 'weight-prediction compare --task mnist-mlp --seeds 3 --out results/x',
+  packageVersion: '0.1.0-test',
+  backend: 'wasm',
+  machine: 'Test CPU × 2, 8 GiB',
+};
+
+let root: string;
+let out: string;
+let result: ReportResult;
+
+beforeAll(async () => {
+  root = writeStandardFixture();
+  out = tempDir('out');
+  result = await writeReport({ runsRoot: root, outDir: path.join(out, 'report'), meta });
+});
+afterAll(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+function read(file: string): string {
+  return fs.readFileSync(file, 'utf8');
+}
+
+/** Pixels that differ clearly from white. */
+function inkPixels(png: PNG, region?: { x0: number; y0: number; x1: number; y1: number }): number {
+  const r = region ?? { x0: 0, y0: 0, x1: png.width, y1: png.height };
+  let ink = 0;
+  for (let y = r.y0; y < r.y1; y++) {
+    for (let x = r.x0; x < r.x1; x++) {
+      const i = 4 * (y * png.width + x);
+      if (png.data[i]! + png.data[i + 1]! + png.data[i + 2]! < 600) ink++;
+    }
+  }
+  return ink;
+}
+
+describe('writeReport', () => {
+  it('writes md, html, json and two figures per task (svg + png), nothing temporary left', () => {
+    const dir = path.join(out, 'report');
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'figures',
+      'report.html',
+      'report.json',
+      'report.md',
+    ]);
+    expect(fs.readdirSync(path.join(dir, 'figures')).sort()).toEqual([
+      'mnist-mlp-test-accuracy.png',
+      'mnist-mlp-test-accuracy.svg',
+      'mnist-mlp-train-loss.png',
+      'mnist-mlp-train-loss.svg',
+      'ptb-lstm-test-perplexity.png',
+      'ptb-lstm-test-perplexity.svg',
+      'ptb-lstm-train-loss.png',
+      'ptb-lstm-train-loss.svg',
+    ]);
+    expect(result.files.figures).toHaveLength(8);
+  });
+
+  it('report.md: the tables hold the numbers of the synthetic runs', () => {
+    const md = read(result.files.markdown);
+    // Baseline final accuracy 0.95 / 0.96 / 0.94; s=1 differences 1, 1, 0.5 pp (scipy CI).
+    expect(md).toMatch(/\| adamw \(baseline\) \| 3 \| 95\.00 ± 1\.00% \|/);
+    expect(md).toMatch(
+      /\| adamw s=1 \| 3 \| 95\.83 ± 1\.26% \| 95\.83 ± 1\.26% \| \+0\.83 pp \[\+0\.12, \+1\.55\] \| 0\.038 \|/,
+    );
+    // Perplexity: Δ −2.5, p 0.13 (scipy: 0.1257), extra memory 1000 B.
+    expect(md).toMatch(
+      /\| adamw s=1 \| 2 \| 119\.50 ± 2\.12 \| 119\.50 ± 2\.12 \| -2\.50 \[-8\.85, \+3\.85\] \| 0\.13 \|.*\| 2\.9 KiB \| 1000 B \|/,
+    );
+    // Time to target, with the per-seed detail and "not reached".
+    expect(md).toMatch(/Time to the baseline's mean final accuracy \(95\.00%\)/);
+    expect(md).toMatch(
+      /\| adamw s=1 \| 2 \/ 3 \| 1\.50 ± 0\.71 \| 150 ± 71 \| 3\.50 ± 1\.56 s \| 1: epoch 2, 2: epoch 1, 3: not reached \| 1\.091× \|/,
+    );
+    expect(md).toContain(
+      '![mnist-mlp: test accuracy per epoch](figures/mnist-mlp-test-accuracy.png)',
+    );
+    expect(md).toContain('![ptb-lstm: training loss](figures/ptb-lstm-train-loss.png)');
+    // How it was made.
+    expect(md).toContain(`\`\`\`\n${meta.command}\n\`\`\``);
+    expect(md).toContain('weight-prediction 0.1.0-test');
+    expect(md).toContain('Backend: wasm');
+    expect(md).toContain('Machine: Test CPU × 2, 8 GiB');
+    expect(md).toContain('Runs: 10 finished, 1 unfinished (left out)');
+    expect(md).toMatch(/seed-4 is unfinished/);
+    expect(md).toMatch(/## How to read this report/);
+    expect(md).not.toMatch(/NaN|undefined|Infinity/);
+  });
+
+  it('report.html is self-contained: inline CSS and SVG, no external requests', () => {
+    const html = read(result.files.html);
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).toContain('<style>');
+    expect(html.match(/<svg/g)).toHaveLength(4);
+    expect(html).not.toMatch(/\ssrc=|<link|@import|url\(|<script/i);
+    // Every href is an in-document namespace or fragment, never a URL to fetch.
+    expect(html.match(/href="[^#"][^"]*"/g) ?? []).toEqual([]);
+    expect(html).toContain('<td class="num">+0.83 pp [+0.12, +1.55]</td>');
+    expect(html).toContain('adamw s=1');
+    expect(html).not.toMatch(/NaN|undefined/);
+  });
+
+  it('SVG figures parse and carry their axis titles and both configurations', () => {
+    for (const [name, xTitle, yTitle] of [
+      ['mnist-mlp-test-accuracy', 'Epoch', 'Test accuracy'],
+      ['mnist-mlp-train-loss', 'Update (step)', 'Training loss (mean of 3-update bins)'],
+      ['ptb-lstm-test-perplexity', 'Epoch', 'Test perplexity'],
+    ] as const) {
+      const svg = read(path.join(out, 'report', 'figures', `${name}.svg`));
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+      expect(svg).toContain(`>${xTitle}</text>`);
+      expect(svg).toContain(`>${yTitle}</text>`);
+      expect(svg).toContain('>adamw s=1</text>');
+      // A line per configuration, in the first two colours of the default scheme.
+      expect(svg).toContain('class="mark-line role-mark');
+      expect(svg).toContain('stroke="#4c78a8"');
+      expect(svg).toContain('stroke="#f58518"');
+    }
+  });
+
+  it('PNG figures decode to twice the SVG size, with ink in the plot and in the axis titles', () => {
+    for (const name of ['mnist-mlp-test-accuracy', 'ptb-lstm-train-loss']) {
+      const svg = read(path.join(out, 'report', 'figures', `${name}.svg`));
+      const w = Number(/width="(\d+)"/.exec(svg)![1]);
+      const h = Number(/height="(\d+)"/.exec(svg)![1]);
+      const png = PNG.sync.read(
+        fs.readFileSync(path.join(out, 'report', 'figures', `${name}.png`)),
+      );
+      expect([png.width, png.height]).toEqual([2 * w, 2 * h]);
+      expect(png.width).toBeGreaterThan(800);
+      expect(inkPixels(png)).toBeGreaterThan(0.01 * png.width * png.height);
+      // The bottom 6 % of the image holds only the x-axis title: it must have been drawn.
+      const bottom = { x0: 0, y0: Math.floor(png.height * 0.94), x1: png.width, y1: png.height };
+      expect(inkPixels(png, bottom)).toBeGreaterThan(50);
+    }
+  });
+
+  it('report.json holds every number and matches the JSONL logs', () => {
+    const json = JSON.parse(read(result.files.json)) as ReportJson;
+    expect(json.format).toBe('weight-prediction-report');
+    expect(json.meta).toEqual(meta);
+    expect(json.runs).toHaveLength(11);
+    for (const run of json.runs) {
+      // Parse the log independently of the reader under test.
+      const lines = read(path.join(run.dir, 'metrics.jsonl')).split('\n');
+      const epochs = lines
+        .slice(0, -1)
+        .map((l) => JSON.parse(l) as { type: string })
+        .filter((r): r is EpochRecord => r.type === 'epoch');
+      expect(run.epochs).toEqual(epochs);
+      if (run.finished) {
+        const summary = JSON.parse(read(path.join(run.dir, 'summary.json')));
+        expect(run.summary).toEqual(summary);
+        expect(summary.final.testMetric).toBe(epochs[epochs.length - 1]!.testMetric);
+      } else {
+        expect(run.summary).toBeNull();
+      }
+    }
+    const task = json.analysis.tasks.find((t) => t.task === 'mnist-mlp')!;
+    for (const c of task.configs) {
+      const finals = json.runs
+        .filter((r) => r.summary?.label === c.label && r.summary.task === 'mnist-mlp')
+        .map((r) => r.epochs[r.epochs.length - 1]!.testMetric);
+      expect(finals).toHaveLength(3);
+      expect(c.finalMetric.mean).toBeCloseTo(finals.reduce((a, b) => a + b) / 3, 14);
+      // The per-epoch curve is the mean of the logged epoch metrics.
+      for (const p of c.curves.testMetric) {
+        const at = json.runs
+          .filter((r) => r.summary?.label === c.label && r.summary.task === 'mnist-mlp')
+          .map((r) => r.epochs.find((e) => e.epoch === p.x)!.testMetric);
+        expect(p.mean).toBeCloseTo(at.reduce((a, b) => a + b) / at.length, 14);
+      }
+    }
+    expect(json.figures.map((f) => f.png)).toContain('figures/mnist-mlp-test-accuracy.png');
+    expect(read(result.files.json)).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('bad input: an outDir that is a file, no runs, both or neither source', async () => {
+    const file = path.join(out, 'a-file');
+    fs.writeFileSync(file, 'x');
+    await expect(writeReport({ runsRoot: root, outDir: file, meta })).rejects.toThrow(
+      /is a file, not a folder/,
+    );
+    const empty = tempDir('empty');
+    try {
+      await expect(writeReport({ runsRoot: empty, outDir: out, meta })).rejects.toThrow(
+        /No runs to report/,
+      );
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+    await expect(writeReport({ outDir: out, meta })).rejects.toThrow(UserInputError);
+  });
+});
+
+describe('fonts for PNG text', () => {
+  it('a font file is found and text renders to pixels', () => {
+    const font = findFont();
+    // Debian: apt-get install -y fonts-dejavu-core provides DejaVu Sans.
+    expect(font, 'no font found: install fonts-dejavu-core').not.toBeNull();
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40">' +
+      '<text x="10" y="28" font-family="sans-serif" font-size="22">Epoch</text></svg>';
+    const png = PNG.sync.read(Buffer.from(svgToPng(svg, 1)));
+    expect([png.width, png.height]).toEqual([200, 40]);
+    expect(inkPixels(png)).toBeGreaterThan(100);
+  });
+});

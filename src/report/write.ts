@@ -328,9 +328,17 @@ function htmlEscape(text: string): string {
     .replace(/"/g, '&quot;');
 }
 
-/** An SVG made safe to inline: no XML prolog, and no script or external reference. */
-function inlineSvg(svg: string): string {
-  return svg.replace(/<\?xml[^>]*>\s*/, '').replace(/<script[\s\S]*?<\/script>/gi, '');
+/**
+ * An SVG made safe to inline in a page with others: no XML prolog or script, and its ids (clip
+ * paths, gradients) prefixed so two figures never share one.
+ */
+export function inlineSvg(svg: string, prefix: string): string {
+  return svg
+    .replace(/<\?xml[^>]*>\s*/, '')
+    .replace(/<script[\s\S]*?<\/script>/gi, '')
+    .replace(/\bid="([^"]+)"/g, `id="${prefix}-$1"`)
+    .replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`)
+    .replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`);
 }
 
 const CSS = `
@@ -378,7 +386,7 @@ function renderHtml(blocks: Block[]): string {
       }
       case 'figure':
         out.push(
-          `<figure>\n${inlineSvg(b.figure.svg)}\n<figcaption>${htmlEscape(b.figure.title)}</figcaption>\n</figure>`,
+          `<figure>\n${inlineSvg(b.figure.svg, `fig-${b.figure.name}`)}\n<figcaption>${htmlEscape(b.figure.title)}</figcaption>\n</figure>`,
         );
         break;
     }

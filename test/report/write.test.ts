@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
 import type { EpochRecord } from '../../src/training/log-format.js';
 import { findFont, svgToPng } from '../../src/report/plots.js';
-import { writeReport, type ReportJson, type ReportResult } from '../../src/report/write.js';
+import {
+  inlineSvg,
+  writeReport,
+  type ReportJson,
+  type ReportResult,
+} from '../../src/report/write.js';
 import { tempDir, writeStandardFixture } from './synthetic.js';
 
 const meta = {
@@ -104,7 +109,7 @@ describe('writeReport', () => {
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html).toContain('<style>');
     expect(html.match(/<svg/g)).toHaveLength(4);
-    expect(html).not.toMatch(/\ssrc=|<link|@import|url\(|<script/i);
+    expect(html).not.toMatch(/\ssrc=|<link|@import|url\((?!#)|<script/i);
     // Every href is an in-document namespace or fragment, never a URL to fetch.
     expect(html.match(/href="[^#"][^"]*"/g) ?? []).toEqual([]);
     expect(html).toContain('<td class="num">+0.83 pp [+0.12, +1.55]</td>');
@@ -203,6 +208,18 @@ describe('writeReport', () => {
       fs.rmSync(empty, { recursive: true, force: true });
     }
     await expect(writeReport({ outDir: out, meta })).rejects.toThrow(UserInputError);
+  });
+});
+
+describe('inlining SVG in HTML', () => {
+  it('prefixes ids and their references, drops the prolog and scripts', () => {
+    const svg =
+      '<?xml version="1.0"?>\n<svg><defs><clipPath id="clip1"><rect/></clipPath></defs>' +
+      '<g clip-path="url(#clip1)"><use href="#clip1"/></g><script>alert(1)</script></svg>';
+    expect(inlineSvg(svg, 'f2')).toBe(
+      '<svg><defs><clipPath id="f2-clip1"><rect/></clipPath></defs>' +
+        '<g clip-path="url(#f2-clip1)"><use href="#f2-clip1"/></g></svg>',
+    );
   });
 });
 

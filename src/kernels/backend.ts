@@ -1,0 +1,79 @@
+/**
+ * Picks the TF.js backend for training: native TensorFlow (`@tensorflow/tfjs-node`) when the user
+ * has installed it, else wasm with the training kernels registered, else cpu with its kernels.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { UserInputError } from '../errors.js';
+import { registerCpuTrainingKernels } from './cpu.js';
+import { registerWasmTrainingKernels } from './wasm.js';
+
+export type BackendPreference = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+
+const PREFERENCES: readonly BackendPreference[] = ['auto', 'wasm', 'cpu', 'tensorflow'];
+
+/** Held in a variable so TypeScript does not try to resolve the optional package. */
+const TFJS_NODE = '@tensorflow/tfjs-node';
+
+async function tryTensorflow(): Promise<boolean> {
+  try {
+    await import(TFJS_NODE);
+    return await tf.setBackend('tensorflow');
+  } catch {
+    return false;
+  }
+}
+
+async function tryWasm(): Promise<boolean> {
+  registerWasmTrainingKernels();
+  try {
+    return await tf.setBackend('wasm');
+  } catch {
+    return false;
+  }
+}
+
+async function useCpu(): Promise<string> {
+  registerCpuTrainingKernels();
+  if (!(await tf.setBackend('cpu'))) throw new Error('TF.js could not start its cpu backend.');
+  return 'cpu';
+}
+
+/**
+ * Sets the TF.js backend and returns the name of the one in use. `'auto'` tries `tensorflow`
+ * (only if `@tensorflow/tfjs-node` is installed), then `wasm`, then `cpu`; naming a backend
+ * insists on it.
+ */
+export async function selectBackend(preference: BackendPreference = 'auto'): Promise<string> {
+  if (!PREFERENCES.includes(preference)) {
+    throw new UserInputError(
+      `Unknown backend '${String(preference)}': use one of ${PREFERENCES.join(', ')}.`,
+    );
+  }
+  if (preference === 'tensorflow') {
+    if (await tryTensorflow()) return 'tensorflow';
+    throw new UserInputError(
+      "Backend 'tensorflow' needs @tensorflow/tfjs-node, which is not installed (or failed to " +
+        "load): run `npm install @tensorflow/tfjs-node`, or use backend 'auto', 'wasm' or 'cpu'.",
+    );
+  }
+  if (preference === 'auto' && (await tryTensorflow())) return 'tensorflow';
+  if (preference === 'cpu') return useCpu();
+  if (await tryWasm()) return 'wasm';
+  if (preference === 'wasm') {
+    throw new Error(
+      "TF.js's wasm backend failed to initialise; use backend 'cpu' (slower) instead.",
+    );
+  }
+  return useCpu();
+}
+
+/** One line for logs: the backend in use, and for wasm whether SIMD is on and how many threads. */
+export function describeBackend(): string {
+  const name = tf.getBackend();
+  if (name !== 'wasm') return name;
+  const simd = tf.env().getFlags()['WASM_HAS_SIMD_SUPPORT'];
+  const simdText = simd === undefined ? 'SIMD unknown' : simd ? 'SIMD on' : 'SIMD off';
+  const threads = getThreadsCount();
+  return `wasm (${simdText}, ${threads} thread${threads === 1 ? '' : 's'})`;
+}

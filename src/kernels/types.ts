@@ -1,0 +1,30 @@
+/**
+ * The small slice of the wasm and cpu backends' internals that the kernels use. The backends'
+ * own classes are not exported in a form that type-checks against `@tensorflow/tfjs`'s
+ * re-exported core, so the kernels describe what they touch structurally.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+export type DataId = object;
+export type TensorInfo = tf.TensorInfo;
+export type TypedArray = Float32Array | Int32Array | Uint8Array;
+
+/** The argument every kernel function receives. */
+export interface KernelArgs {
+  inputs: Record<string, TensorInfo>;
+  backend: unknown;
+  attrs: Record<string, unknown>;
+}
+
+/** `BackendWasm` from `@tensorflow/tfjs-backend-wasm` (dist/backend_wasm.d.ts). */
+export interface BackendWasmLike {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): TypedArray;
+  disposeData(dataId: DataId, force?: boolean): boolean;
+}
+
+/** `MathBackendCPU` from `@tensorflow/tfjs-backend-cpu`. */
+export interface BackendCpuLike {
+  data: { get(dataId: DataId): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: TypedArray): TensorInfo;
+}

@@ -135,6 +135,15 @@ export function findPredictionSteps(config: Record<string, unknown>): number | n
   return null;
 }
 
+/** The smallest 1, 2 or 5 × 10^k (k ≥ 0) at or above x: bin widths a reader can take in. */
+export function niceCeil(x: number): number {
+  let scale = 1;
+  for (;;) {
+    for (const m of [1, 2, 5]) if (m * scale >= x) return m * scale;
+    scale *= 10;
+  }
+}
+
 function mustSummarize(xs: number[]): Summary {
   const s = summarize(xs);
   if (s === null) throw new Error('internal: summary of an empty sample');
@@ -275,7 +284,7 @@ function analyzeTask(task: string, runs: FinishedRun[], options: AnalysisOptions
 
   const maxStep = Math.max(...runs.map((r) => Math.max(0, ...r.steps.map((s) => s.step))));
   const maxPoints = options.maxLossPoints ?? 120;
-  const lossBinSteps = Math.max(1, Math.ceil(maxStep / maxPoints));
+  const lossBinSteps = niceCeil(maxStep / maxPoints);
 
   // The baseline leads every table; the others keep the order their runs were given in.
   const ordered = [baseline, ...labels.filter((l) => l !== baseline)];

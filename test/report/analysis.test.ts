@@ -2,7 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
-import { analyzeRuns, type Analysis, type ConfigAnalysis } from '../../src/report/analysis.js';
+import {
+  analyzeRuns,
+  niceCeil,
+  type Analysis,
+  type ConfigAnalysis,
+} from '../../src/report/analysis.js';
 import { findRuns, readRun, readRuns, type RunData } from '../../src/report/runs.js';
 import { ACCURACY_RUNS, tempDir, writeStandardFixture, writeSyntheticRun } from './synthetic.js';
 
@@ -137,10 +142,11 @@ describe('analysis of the accuracy task (3 seeds × 2 configurations)', () => {
     close(s1.curves.testMetric[0]!.min, 0.9);
     close(s1.curves.testMetric[0]!.max, 0.95);
     const t = analysis.tasks.find((x) => x.task === 'mnist-mlp')!;
-    // 300 updates, at most 120 points → bins of 3 updates; logs every 10 → one record per bin.
-    expect(t.lossBinSteps).toBe(3);
+    // 300 updates, at most 120 points → 2.5, rounded up to bins of 5 updates; one record each.
+    expect(t.lossBinSteps).toBe(5);
+    expect(s1.curves.trainLoss).toHaveLength(30);
     const first = s1.curves.trainLoss[0]!;
-    expect(first.x).toBe(12); // step 10 falls in bin 3 (updates 10–12)
+    expect(first.x).toBe(10); // step 10 falls in the bin of updates 6–10
     expect(first.n).toBe(3);
     // loss = 2·exp(−step/100) + 0.01·seed − 0.05, averaged over seeds 1..3.
     close(first.mean, 2 * Math.exp(-0.1) + 0.02 - 0.05, 1e-12);
@@ -179,6 +185,14 @@ describe('analysis of the perplexity task (lower is better)', () => {
   it('an unknown baseline is a UserInputError listing the labels', () => {
     expect(() => analyzeRuns(runs, { baseline: 'sgd' })).toThrow(UserInputError);
     expect(() => analyzeRuns(runs, { baseline: 'sgd' })).toThrow(/"adamw", "adamw s=1"/);
+  });
+});
+
+describe('niceCeil', () => {
+  it('rounds up to 1, 2 or 5 × 10^k', () => {
+    expect([0, 0.3, 1, 1.2, 2.5, 3, 7, 10, 11, 163, 5001].map(niceCeil)).toEqual([
+      1, 1, 1, 2, 5, 5, 10, 10, 20, 200, 10000,
+    ]);
   });
 });
 

@@ -120,7 +120,7 @@ describe('writeReport', () => {
   it('SVG figures parse and carry their axis titles and both configurations', () => {
     for (const [name, xTitle, yTitle] of [
       ['mnist-mlp-test-accuracy', 'Epoch', 'Test accuracy'],
-      ['mnist-mlp-train-loss', 'Update (step)', 'Training loss (mean of 3-update bins)'],
+      ['mnist-mlp-train-loss', 'Update (step)', 'Training loss (mean of 5-update bins)'],
       ['ptb-lstm-test-perplexity', 'Epoch', 'Test perplexity'],
     ] as const) {
       const svg = read(path.join(out, 'report', 'figures', `${name}.svg`));

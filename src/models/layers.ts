@@ -39,11 +39,10 @@ export class TiedOutputProjection extends tf.layers.Layer {
     this.embedding = args.embedding;
   }
 
-  override build(inputShape: tf.Shape | tf.Shape[]): void {
+  override build(_inputShape: tf.Shape | tf.Shape[]): void {
     if (this.useBias) {
       this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
     }
-    void inputShape;
     this.built = true;
   }
 
@@ -133,6 +132,20 @@ export class ZeroPadShortcut extends tf.layers.Layer {
     super(args);
     this.strides = args.strides;
     this.filters = args.filters;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const channels = shape[3];
+    if (shape.length !== 4 || typeof channels !== 'number' || channels > this.filters) {
+      throw new Error(
+        `${this.name}: expects NHWC input with at most ${this.filters} channels, got [${shape}]`,
+      );
+    }
+    if (!Number.isInteger(this.strides) || this.strides < 1) {
+      throw new Error(`${this.name}: strides must be a positive integer, got ${this.strides}`);
+    }
+    this.built = true;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {

@@ -6,6 +6,7 @@ import {
   buildMlp,
   buildResNet,
   buildVggCnn,
+  SeededDropout,
   setDropoutSeed,
   type RecurrentLanguageModel,
 } from '../../src/models/index.js';
@@ -58,6 +59,20 @@ function lmLoss(lm: RecurrentLanguageModel, inputs: tf.Tensor2D, targets: tf.Ten
 }
 
 describe('builders on the wasm backend', () => {
+  it('SeededDropout draws the same masks as on the cpu backend', async () => {
+    const layer = new SeededDropout({ rate: 0.5 });
+    const draw = () =>
+      tf.tidy(() => (layer.apply(tf.ones([500]), { training: true }) as tf.Tensor).dataSync());
+    setDropoutSeed(9);
+    const onWasm = [draw(), draw()];
+    await tf.setBackend('cpu');
+    setDropoutSeed(9);
+    const onCpu = [draw(), draw()];
+    await tf.setBackend('wasm');
+    expect(onWasm).toEqual(onCpu);
+    expect(onWasm[0]).not.toEqual(onWasm[1]);
+  });
+
   it('MLP: forward and training', () => {
     setDropoutSeed(1);
     const model = buildMlp({

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
 import {
   buildLstmLanguageModel,
   buildMlp,
@@ -19,24 +20,10 @@ import {
 } from './helpers.js';
 
 beforeAll(async () => {
+  registerWasmTrainingKernels(); // the stock wasm backend lacks conv and embedding gradients
   expect(await tf.setBackend('wasm')).toBe(true);
   expect(tf.getBackend()).toBe('wasm');
 });
-
-// The stock wasm backend has no Conv2DBackpropFilter (conv weight gradient) and no
-// UnsortedSegmentSum (embedding gradient); src/kernels adds them when it is loaded.
-const MISSING = /Conv2DBackpropFilter|UnsortedSegmentSum/;
-
-/** Runs a training step; skips the test (not fails) only when a known missing kernel stops it. */
-function trainOrSkip(ctx: TestContext, run: () => void): void {
-  try {
-    run();
-  } catch (error) {
-    const kernel = String(error).match(MISSING)?.[0];
-    if (kernel === undefined || tf.getKernel(kernel, 'wasm') !== undefined) throw error;
-    ctx.skip(`the wasm backend lacks the ${kernel} kernel needed for this gradient`);
-  }
-}
 
 function lmBatch(): { inputs: tf.Tensor2D; targets: tf.Tensor1D } {
   return tf.tidy(() => {
@@ -112,48 +99,28 @@ describe('builders on the wasm backend', () => {
       'ResNet-8',
       () => buildResNet({ inputShape: [8, 8, 3], numClasses: 4, depth: 8, width: 4, seed: 2 }),
     ],
-  ] as const)('%s: forward, and training where the kernels exist', ([, build], ctx) => {
+  ] as const)('%s: forward and training', ([, build]) => {
     const model = build();
     const { x, labels } = randomBatch([8, 8, 8, 3], 4, 9);
     try {
       tf.tidy(() => {
         expect((model.predict(x) as tf.Tensor).shape).toEqual([8, 4]);
       });
-      trainOrSkip(ctx, () => {
+      {
         const result = trainWithAdam(
           trainableVariables(model),
           classificationLoss(model, x, labels, 4),
           15,
         );
         expectTrainingWorks(result, 0.5);
-      });
+      }
     } finally {
       tf.dispose([x, labels]);
       model.dispose();
     }
   });
 
-  it('LSTM LM: the LSTM and output layers train with the embedding frozen (no gather gradient)', () => {
-    setDropoutSeed(2);
-    const lm = buildLstmLanguageModel({
-      vocabSize: 20,
-      embeddingSize: 8,
-      hiddenSize: 8,
-      layers: 2,
-      dropout: 0.1,
-      tieWeights: false,
-      seed: 3,
-    });
-    const { inputs, targets } = lmBatch();
-    const variables = trainableVariables(lm.model).filter((v) => !v.name.startsWith('embedding'));
-    expect(variables).toHaveLength(8);
-    const result = trainWithAdam(variables, lmLoss(lm, inputs, targets), 80, 0.03);
-    expectTrainingWorks(result, 0.7);
-    tf.dispose([inputs, targets]);
-    lm.model.dispose();
-  });
-
-  it.for([false, true])('LSTM LM (tied %s): forward and training', (tieWeights, ctx) => {
+  it.for([false, true])('LSTM LM (tied %s): forward and training', (tieWeights) => {
     setDropoutSeed(2);
     const lm = buildLstmLanguageModel({
       vocabSize: 20,
@@ -177,10 +144,10 @@ describe('builders on the wasm backend', () => {
           [4, 8],
         ]);
       });
-      trainOrSkip(ctx, () => {
+      {
         const result = trainWithAdam(trainableVariables(lm.model), loss, 80, 0.03);
         expectTrainingWorks(result, 0.7);
-      });
+      }
     } finally {
       tf.dispose([inputs, targets]);
       lm.model.dispose();

@@ -27,7 +27,8 @@ export function fixRnnExecution(model: tf.LayersModel): void {
     target.apply = (inputs, kwargs) => {
       const list = Array.isArray(inputs) ? (inputs as unknown[]) : [inputs];
       if (!list.every((t) => t instanceof tf.Tensor)) return original(inputs, kwargs);
-      const { initialState: _ignored, ...rest } = kwargs ?? {};
+      const rest: Record<string, unknown> = { ...kwargs };
+      delete rest['initialState'];
       const tensors = list as tf.Tensor[];
       if (
         last &&

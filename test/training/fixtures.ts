@@ -87,11 +87,8 @@ export function tinyLstm(seed = 1, dropout = 0): RecurrentLanguageModel {
 
 /** A metrics record without its timing fields (which differ from run to run). */
 export function withoutTimings(record: MetricsRecord): Record<string, unknown> {
-  const { elapsedSeconds: _e, samplesPerSecond: _s, ...rest } = record;
-  if (rest.type === 'epoch') {
-    const { epochSeconds: _t, ...epoch } = rest;
-    return epoch;
-  }
+  const rest: Record<string, unknown> = { ...record };
+  for (const key of ['elapsedSeconds', 'samplesPerSecond', 'epochSeconds']) delete rest[key];
   return rest;
 }
 

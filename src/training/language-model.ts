@@ -3,7 +3,6 @@ import { batchify, bpttWindow, bpttWindowCount } from '../data/batching.js';
 import type { LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
 import type { RecurrentLanguageModel } from '../models/types.js';
-import { fixRnnExecution } from './rnn-executor-fix.js';
 import {
   checkTrainOptions,
   train,
@@ -87,7 +86,6 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
     );
   }
 
-  fixRnnExecution(lm.model);
   const { batchSize } = options;
   const trainStreams = batchify(corpus.train, batchSize);
   const batchesPerEpoch = bpttWindowCount(trainStreams, bptt);

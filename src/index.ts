@@ -40,3 +40,6 @@ export {
   type ScheduleSpec,
 } from './schedules/index.js';
 export { UserInputError } from './errors.js';
+export { describeBackend, selectBackend, type BackendPreference } from './kernels/backend.js';
+// The training toolkit lives in subpaths: 'weight-prediction/data', '/models', '/training',
+// '/report' and '/kernels'.

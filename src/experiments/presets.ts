@@ -87,6 +87,72 @@ const lstm = (layers: number, size: number): ModelConfig => ({
   tieWeights: true,
 });
 
+const cifar10 = (extra: Partial<ImageDataConfig> = {}): ImageDataConfig => ({
+  kind: 'image',
+  dataset: 'cifar10',
+  augment: true,
+  normalize: true,
+  ...extra,
+});
+
+/** Where every CIFAR-10 preset reads its data; see `resolveCifar10Source` in run.ts. */
+const CIFAR10_SOURCE =
+  'CIFAR-10 from --data-dir (class folders or the official binary batches), else ../shared/datasets/cifar10-jpeg next to the repository';
+
+/**
+ * CIFAR-10 presets. All standardise each channel with the training split's mean and std and
+ * augment with a random crop (4-pixel zero padding) and a horizontal flip.
+ */
+const CIFAR10_PRESETS: TaskPreset[] = [
+  // Sizes: measured with the wasm backend on this 2-core machine while two other trainings ran
+  // (as in `compare --jobs 2`): ResNet-8 w16 ≈ 50 samples/s, ResNet-14 w16 ≈ 28, ResNet-20 w16 ≈ 13,
+  // ResNet-8 w8 ≈ 108, VGG 32-64-128 (1 conv per block) ≈ 103, (2 per block) ≈ 44. A run of the two
+  // full presets takes about 1.5 h, so a 3-seed AdamW vs s = 1 comparison (6 runs, 2 at a time)
+  // takes about 4.5 h.
+  {
+    name: 'cifar10-resnet',
+    description: `${CIFAR10_SOURCE}; all 50,000/10,000 images, CIFAR ResNet-8 width 16 (3 stages of 1 basic block, widths 16-32-64, BN), crop+flip, normalised, 5 epochs, batch 128, lr 2e-3 with cosine decay per step, weight decay 5e-4 (about 1.5 h a run here at ~50 samples/s)`,
+    data: cifar10(),
+    model: { kind: 'resnet', depth: 8, width: 16 },
+    recipe: {
+      epochs: 5,
+      batchSize: 128,
+      optimizer: 'adamw',
+      learningRate: 2e-3,
+      schedule: 'cosine',
+      weightDecay: 5e-4,
+    },
+  },
+  {
+    name: 'cifar10-vgg',
+    description: `${CIFAR10_SOURCE}; all 50,000/10,000 images, VGG-style CNN (conv3x3+BN+ReLU, 1 per block, widths 32-64-128, maxpool, dense 128), crop+flip, normalised, 8 epochs, batch 128, lr 1e-3 with cosine decay per step, weight decay 5e-4 (about 1.2 h a run here at ~100 samples/s)`,
+    data: cifar10(),
+    model: { kind: 'vgg', widths: [32, 64, 128], convsPerBlock: 1, denseUnits: 128 },
+    recipe: {
+      epochs: 8,
+      batchSize: 128,
+      optimizer: 'adamw',
+      learningRate: 1e-3,
+      schedule: 'cosine',
+      weightDecay: 5e-4,
+    },
+  },
+  {
+    name: 'cifar10-smoke',
+    description: `Smoke test: ${CIFAR10_SOURCE}; first 500/200 images (class-balanced), ResNet-8 width 8, crop+flip, normalised, 1 epoch, batch 50, lr 2e-3 constant, weight decay 5e-4 (seconds a run)`,
+    data: cifar10({ trainLimit: 500, testLimit: 200 }),
+    model: { kind: 'resnet', depth: 8, width: 8 },
+    recipe: {
+      epochs: 1,
+      batchSize: 50,
+      optimizer: 'adamw',
+      learningRate: 2e-3,
+      schedule: 'constant',
+      weightDecay: 5e-4,
+    },
+  },
+];
+
 /**
  * Named tasks mirroring the paper's two families (image classification, LSTM language modelling)
  * at sizes a 2-core machine trains in minutes to hours. Every field can be overridden by a flag or
@@ -159,21 +225,7 @@ export const PRESETS: readonly TaskPreset[] = [
       weightDecay: 5e-4,
     },
   },
-  {
-    name: 'cifar10-resnet',
-    description:
-      'CIFAR-10 binary batches from --data-dir, ResNet-20 width 16, crop+flip augmentation, normalised, 30 epochs, batch 128, lr 1e-3 cosine, weight decay 5e-4',
-    data: { kind: 'image', dataset: 'cifar10', augment: true, normalize: true },
-    model: { kind: 'resnet', depth: 20, width: 16 },
-    recipe: {
-      epochs: 30,
-      batchSize: 128,
-      optimizer: 'adamw',
-      learningRate: 1e-3,
-      schedule: 'cosine',
-      weightDecay: 5e-4,
-    },
-  },
+  ...CIFAR10_PRESETS,
   ...[1, 2, 3].map((layers): TaskPreset => ({
     name: `gutenberg-lstm${layers}`,
     description: `Gutenberg (17 books, PTB-style, 10k vocabulary; first 60k training and 10k validation tokens), ${layers}-layer LSTM LM, embedding = hidden = 128, tied weights, dropout 0.2, BPTT 35, 20 streams, 3 epochs, lr 3e-3 cosine, weight decay 1.2e-6, clipping 0.25`,

@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { augmentBatch, channelStats, normalizeImages } from '../data/batching.js';
 import { loadCifar10, loadCifar100 } from '../data/cifar.js';
+import {
+  defaultCifar10JpegDir,
+  loadCifar10Jpeg,
+  type ImageFolderLoadInfo,
+} from '../data/image-folder.js';
 import { loadGutenbergCorpus, loadSotuCorpus, loadTextCorpus } from '../data/corpora.js';
 import { loadFashionMnist, loadMnist } from '../data/mnist.js';
 import type { ImageClassificationDataset, LanguageModelCorpus } from '../data/types.js';
@@ -29,9 +36,58 @@ function requireDataDir(config: RunConfig, what: string): string {
   return config.dataDir;
 }
 
+/** Where a CIFAR-10 task reads its images from. */
+export type Cifar10Source =
+  { kind: 'binary'; dir: string } | { kind: 'folder'; dir: string; fromDefault: boolean };
+
+const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+const CIFAR10_HELP =
+  'pass --data-dir <folder>: either class folders train/<class>/ and test/<class>/ of 32x32 JPEG or PNG images (airplane, automobile, …, truck), or the official binary batches (data_batch_1.bin … test_batch.bin, from https://www.cs.toronto.edu/~kriz/cifar.html)';
+
+/**
+ * The CIFAR-10 data of a task: `--data-dir` when given (the official binary batches when it, or its
+ * `cifar-10-batches-bin/`, holds `data_batch_1.bin`; else class folders), else the JPEG copy the
+ * development machines keep next to the repository (`findDefault`, which returns undefined where
+ * there is none), else a UserInputError asking for `--data-dir`.
+ */
+export function resolveCifar10Source(
+  task: string,
+  dataDir: string | undefined,
+  findDefault: () => string | undefined = defaultCifar10JpegDir,
+): Cifar10Source {
+  if (dataDir === undefined) {
+    const defaultDir = findDefault();
+    if (defaultDir !== undefined) return { kind: 'folder', dir: defaultDir, fromDefault: true };
+    throw new UserInputError(`Task ${task} needs CIFAR-10: ${CIFAR10_HELP}`);
+  }
+  if (!isDir(dataDir)) {
+    throw new UserInputError(`--data-dir ${dataDir} is not a folder: ${CIFAR10_HELP}`);
+  }
+  if (
+    existsSync(join(dataDir, 'data_batch_1.bin')) ||
+    existsSync(join(dataDir, 'cifar-10-batches-bin', 'data_batch_1.bin'))
+  ) {
+    return { kind: 'binary', dir: dataDir };
+  }
+  const hasClassFolders = readdirSync(dataDir).some(
+    (name) => !name.startsWith('.') && isDir(join(dataDir, name)),
+  );
+  if (!hasClassFolders) {
+    throw new UserInputError(
+      `--data-dir ${dataDir} holds neither data_batch_1.bin nor class folders: ${CIFAR10_HELP}`,
+    );
+  }
+  return { kind: 'folder', dir: dataDir, fromDefault: false };
+}
+
+/**
+ * Loads (and, when the task says so, standardises per channel) the images of a task. `log` gets a
+ * line about slow loads (decoding image folders), for people watching.
+ */
 export function loadImageData(
   config: RunConfig,
   data: ImageDataConfig,
+  log?: (line: string) => void,
 ): ImageClassificationDataset {
   const limits = {
     ...(data.trainLimit !== undefined && { trainLimit: data.trainLimit }),
@@ -47,19 +103,30 @@ export function loadImageData(
         ? loadFashionMnist(config.dataDir, limits)
         : loadFashionMnist(undefined, limits);
       break;
-    case 'cifar10':
-      dataset = loadCifar10(requireDataDir(config, 'the CIFAR-10 binary batches'), limits);
+    case 'cifar10': {
+      const source = resolveCifar10Source(config.task, config.dataDir);
+      if (source.kind === 'binary') {
+        dataset = loadCifar10(source.dir, limits);
+        break;
+      }
+      const onLoad = (info: ImageFolderLoadInfo) =>
+        log?.(
+          `CIFAR-10: ${info.images} images from ${info.source === 'cache' ? `the cache ${info.cacheFile}` : source.dir} in ${info.seconds.toFixed(1)} s`,
+        );
+      dataset = loadCifar10Jpeg(source.dir, { ...limits, onLoad });
       break;
+    }
     case 'cifar100':
       dataset = loadCifar100(requireDataDir(config, 'the CIFAR-100 binary files'), limits);
       break;
   }
   if (data.normalize) {
     const stats = channelStats(dataset.train, dataset.imageShape[2]);
+    // In place: the loaders return fresh arrays, and a copy of CIFAR-10 is another 740 MB.
     dataset = {
       ...dataset,
-      train: normalizeImages(dataset.train, stats),
-      test: normalizeImages(dataset.test, stats),
+      train: normalizeImages(dataset.train, stats, { inPlace: true }),
+      test: normalizeImages(dataset.test, stats, { inPlace: true }),
     };
   }
   return dataset;
@@ -124,7 +191,11 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
     if (config.model.kind === 'lstm') {
       throw new UserInputError(`Task ${config.task}: an LSTM language model needs a text dataset`);
     }
-    const data = loadImageData(config, config.data);
+    const data = loadImageData(
+      config,
+      config.data,
+      options.progress === 'none' ? undefined : (line) => process.stderr.write(`${line}\n`),
+    );
     if (recipe.batchSize > data.train.count) {
       throw new UserInputError(
         `Invalid batch size ${recipe.batchSize}: larger than the ${data.train.count} training images of ${data.name}`,

@@ -61,7 +61,11 @@ export {
 } from './batching.js';
 export {
   DEFAULT_CIFAR10_JPEG_DIR,
+  defaultCifar10JpegDir,
   loadCifar10Jpeg,
   loadImageFolder,
+  type Cifar10JpegOptions,
+  type ImageFolderLoadInfo,
   type ImageFolderOptions,
 } from './image-folder.js';
+export { CACHE_ENV, resolveCacheDir } from './cache.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../errors.js';
+import { FusedSteps, fusedKernelOf, type FusedStep } from '../kernels/fused/index.js';
 import {
   predictedLearningRates,
   predictionCoefficients,
@@ -72,6 +73,10 @@ export function resolveCommonOptions(
 
 export { COMMON_OPTION_NAMES };
 
+/** Which implementation runs an optimizer step (see `WeightPredictionOptimizer.kernel`). */
+export type OptimizerKernel = 'auto' | 'tfjs';
+const KERNELS: readonly OptimizerKernel[] = ['auto', 'tfjs'];
+
 /**
  * The base of every optimizer in this package. It owns what is common to all of them, so each
  * optimizer class is only its options and its rule:
@@ -90,6 +95,9 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   protected readonly schedule: Schedule;
   private readonly decays: (name: string) => boolean;
   private readonly state = new Map<string, tf.Variable[]>();
+  /** The rule's single-pass loops and their θ_t caches; undefined when the rule has none. */
+  private readonly fused: FusedSteps | undefined;
+  private kernel_: OptimizerKernel = 'auto';
 
   protected constructor(
     protected readonly common: ResolvedCommonOptions,
@@ -99,6 +107,29 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     this.schedule = resolveLearningRate(common.learningRate);
     const excluded = exclusionPredicate(common.excludeFromWeightDecay);
     this.decays = (name) => !excluded(name);
+    const kernel = fusedKernelOf(rule);
+    this.fused = kernel && new FusedSteps(kernel);
+  }
+
+  /**
+   * Which implementation runs each step. `'auto'` (default): on the cpu and wasm backends, rules
+   * with fused loops (Adam, AdamW) update the variables and state in place in one pass, and the
+   * prediction's θ_t cache is a Float32Array per variable allocated once; every other case uses tf
+   * ops. `'tfjs'`: always tf ops (the reference the fused loops are tested against). Both compute
+   * the same math with the same float64 scalars and agree to float32 rounding. Not part of
+   * `getConfig`: it changes how, not what, the optimizer computes.
+   */
+  get kernel(): OptimizerKernel {
+    return this.kernel_;
+  }
+
+  set kernel(value: OptimizerKernel) {
+    if (!KERNELS.includes(value)) {
+      throw new UserInputError(
+        `${this.getClassName()}: kernel ${JSON.stringify(value)} is not one of ${KERNELS.map((k) => `'${k}'`).join(', ')}; use 'auto' (fused loops on cpu/wasm where available) or 'tfjs' (tf ops everywhere)`,
+      );
+    }
+    this.kernel_ = value;
   }
 
   /** The options specific to the subclass, as saved by `getConfig`. */
@@ -137,15 +168,20 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     const variables = trainableVariables(varList);
     const completed = this.iterations;
     const predicting = this.predictionSteps > 0 && completed > 0;
+    const fused = this.fusedStep(variables);
 
-    // θ_t is kept by reference: TF.js tensors are immutable, so a clone shares the buffer and
-    // assigning it back restores θ_t bit for bit with no copy.
-    const cache = predicting ? variables.map((v) => tf.keep(v.clone())) : [];
+    // tf ops: θ_t is kept by reference: TF.js tensors are immutable, so a clone shares the buffer
+    // and assigning it back restores θ_t bit for bit with no copy. Fused: θ_t is copied to the
+    // fused path's cache, and the update reads it from there (the restore folded into the update).
+    const cache = predicting && !fused ? variables.map((v) => tf.keep(v.clone())) : [];
     let value: tf.Scalar;
     let grads: tf.NamedTensorMap;
     try {
-      if (predicting) this.writePredictedWeights(variables, completed);
+      if (predicting) this.writePredictedWeights(variables, completed, fused);
       ({ value, grads } = tf.variableGrads(f, variables));
+    } catch (error) {
+      fused?.restore();
+      throw error;
     } finally {
       cache.forEach((theta, i) => {
         variables[i]!.assign(theta);
@@ -153,11 +189,12 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
       });
     }
     try {
-      this.update(variables, grads);
+      this.update(variables, grads, fused);
     } catch (error) {
       value.dispose();
       throw error;
     } finally {
+      fused?.restore(); // θ_t back in every variable whose update did not run (skipped, threw)
       tf.dispose(grads);
     }
     if (returnCost) return value;
@@ -179,10 +216,23 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
       if (!v) throw new UserInputError(`applyGradients: no variable named "${name}" exists`);
       return v;
     });
-    this.update(variables, grads);
+    this.update(variables, grads, this.fusedStep(variables));
   }
 
-  private writePredictedWeights(variables: readonly tf.Variable[], completed: number): void {
+  /**
+   * The one place a step's implementation is picked: the rule's fused loops when it has them, the
+   * kernel is 'auto' and the backend and variables suit them; null for tf ops.
+   */
+  private fusedStep(variables: readonly tf.Variable[]): FusedStep | null {
+    if (this.kernel_ !== 'auto' || !this.fused) return null;
+    return this.fused.stepOn(variables);
+  }
+
+  private writePredictedWeights(
+    variables: readonly tf.Variable[],
+    completed: number,
+    fused: FusedStep | null,
+  ): void {
     const lrs = predictedLearningRates(this.common.prediction, this.schedule, completed);
     tf.tidy(() => {
       for (const v of variables) {
@@ -193,32 +243,41 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
           lrs,
           this.weightDecayFor(v.name),
         );
+        if (fused) {
+          fused.predict(v, slots, completed, a, b);
+          continue;
+        }
         const direction = this.rule.direction(slots, completed);
         v.assign((a === 1 ? v : v.mul(a)).sub(direction.mul(b)));
       }
     });
   }
 
-  private update(variables: readonly tf.Variable[], grads: tf.NamedTensorMap): void {
+  private update(
+    variables: readonly tf.Variable[],
+    grads: tf.NamedTensorMap,
+    fused: FusedStep | null,
+  ): void {
     const missing = variables.filter((v) => grads[v.name] === undefined).map((v) => v.name);
     if (missing.length > 0) {
       throw new UserInputError(
         `${this.getClassName()}: no gradient for variable(s) ${missing.map((n) => `"${n}"`).join(', ')}: they do not influence the loss. Leave them out of varList or make them non-trainable.`,
       );
     }
-    const scale = this.gradientScale(variables, grads);
+    const scale = this.gradientScale(variables, grads, fused);
     if (scale === null) return;
     const step = this.iterations + 1;
     const learningRate = this.schedule(step - 1);
     tf.tidy(() => {
       for (const v of variables) {
         const slots = this.slotsFor(v);
+        const ctx = { step, learningRate, weightDecay: this.weightDecayFor(v.name) };
+        if (fused) {
+          fused.update(v, grads[v.name]!, scale, slots, ctx);
+          continue;
+        }
         const g = scale === 1 ? grads[v.name]! : grads[v.name]!.mul(scale);
-        const next = this.rule.update(v, g, slots, {
-          step,
-          learningRate,
-          weightDecay: this.weightDecayFor(v.name),
-        });
+        const next = this.rule.update(v, g, slots, ctx);
         v.assign(next.theta);
         next.state.forEach((value, i) => slots[i]!.assign(value));
       }
@@ -233,10 +292,18 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   private gradientScale(
     variables: readonly tf.Variable[],
     grads: tf.NamedTensorMap,
+    fused: FusedStep | null,
   ): number | null {
-    const sumSquares = tf.tidy(() => tf.addN(variables.map((v) => grads[v.name]!.square().sum())));
-    let norm = Math.sqrt(sumSquares.dataSync()[0]!);
-    sumSquares.dispose();
+    let norm: number;
+    if (fused) {
+      norm = Math.sqrt(fused.sumOfSquares(variables.map((v) => grads[v.name]!)));
+    } else {
+      const sumSquares = tf.tidy(() =>
+        tf.addN(variables.map((v) => grads[v.name]!.square().sum())),
+      );
+      norm = Math.sqrt(sumSquares.dataSync()[0]!);
+      sumSquares.dispose();
+    }
     if (!Number.isFinite(norm)) {
       const bad = variables
         .filter((v) => tf.tidy(() => tf.isFinite(grads[v.name]!).all().dataSync()[0] === 0))
@@ -325,6 +392,7 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   }
 
   override dispose(): void {
+    this.fused?.dispose();
     this.disposeState();
     super.dispose();
   }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamFusedKernel, withFusedKernel } from '../kernels/fused/index.js';
 import type { Rule, UpdateContext } from './types.js';
 
 export interface AdamRuleOptions {
@@ -16,10 +17,12 @@ export interface AdamRuleOptions {
  * float64 on the host.
  *
  * Direction (for prediction): m̂ / (√v̂ + ε), always with v, never with AMSGrad's vMax.
+ *
+ * The same math as single-pass loops (`kernels/fused/adam.ts`) runs on the cpu and wasm backends.
  */
 export function adamRule(o: AdamRuleOptions): Rule {
   const slots = o.amsgrad ? ['m', 'v', 'vMax'] : ['m', 'v'];
-  return {
+  const rule: Rule = {
     slots,
     decoupledWeightDecay: o.decoupledWeightDecay,
     update(theta, grad, state, { step, learningRate: lr, weightDecay: wd }: UpdateContext) {
@@ -46,4 +49,5 @@ export function adamRule(o: AdamRuleOptions): Rule {
       return m!.div(v!.sqrt().div(Math.sqrt(bc2)).add(o.epsilon)).div(bc1);
     },
   };
+  return withFusedKernel(rule, adamFusedKernel(o));
 }

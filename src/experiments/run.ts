@@ -137,7 +137,7 @@ export function loadCorpus(config: RunConfig, data: TextDataConfig): LanguageMod
   let corpus: LanguageModelCorpus;
   switch (data.corpus) {
     case 'gutenberg':
-      corpus = loadGutenbergCorpus(options);
+      corpus = loadGutenbergCorpus({ ...options, ...(data.books && { books: data.books }) });
       break;
     case 'sotu':
       corpus = loadSotuCorpus(options);

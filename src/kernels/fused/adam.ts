@@ -17,13 +17,15 @@ export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
     },
 
     update(thetaIn, thetaOut, grad, gradScale, state, { step, learningRate: lr, weightDecay: wd }) {
-      // AdamW shrinks θ by (1 − ηλ) before the step; Adam adds λθ to the gradient.
+      // AdamW shrinks θ by (1 − ηλ) before the step; Adam adds λθ to the gradient. The shrunk θ
+      // is rounded to float32 with a float32 factor, as the tf-ops rule and PyTorch's in-place
+      // `p.mul_(1 − ηλ)` do: that rounding repeats every step and would otherwise drift apart.
       const c: UpdateScalars = {
         gradScale,
         l2: decoupledWeightDecay ? 0 : wd,
         beta1,
         beta2,
-        keep: decoupledWeightDecay ? 1 - lr * wd : 1,
+        keep: Math.fround(decoupledWeightDecay ? 1 - lr * wd : 1),
         stepSize: lr / (1 - beta1 ** step),
         invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** step),
         epsilon,
@@ -86,7 +88,7 @@ function updateLoop(
     const vi = beta2 * v[i]! + oneMinusBeta2 * g * g;
     m[i] = mi;
     v[i] = vi;
-    thetaOut[i] = p * keep - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + epsilon);
+    thetaOut[i] = Math.fround(p * keep) - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + epsilon);
   }
 }
 
@@ -112,6 +114,6 @@ function amsgradLoop(
     m[i] = mi;
     v[i] = vi;
     vMax[i] = vm;
-    thetaOut[i] = p * keep - (stepSize * mi) / (Math.sqrt(vm) * invSqrtBc2 + epsilon);
+    thetaOut[i] = Math.fround(p * keep) - (stepSize * mi) / (Math.sqrt(vm) * invSqrtBc2 + epsilon);
   }
 }

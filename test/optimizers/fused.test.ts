@@ -1,0 +1,469 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { UserInputError } from '../../src/errors.js';
+import type { FusedSteps } from '../../src/kernels/fused/index.js';
+import {
+  Adam,
+  AdamW,
+  NonFiniteGradientError,
+  createOptimizer,
+  type OptimizerName,
+  type WeightPredictionOptimizer,
+} from '../../src/optimizers/index.js';
+import { rng } from '../kernels/helpers.js';
+import { quarticLoss, uniqueVariable, values, worstRatio } from './helpers.js';
+
+/**
+ * The fused Adam/AdamW step (single-pass loops on the variables' storage, used automatically on
+ * the cpu and wasm backends) against the reference fixtures on wasm and against the tf-ops path
+ * (`kernel = 'tfjs'`) on both backends, plus what in-place writes must never break: restores
+ * bit for bit, buffers shared with other tensors, XNNPACK's packed-weight cache, memory.
+ */
+
+const BACKENDS = ['cpu', 'wasm'] as const;
+
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** The optimizer's fused-path state (private: the caches are an implementation detail). */
+function fusedOf(optimizer: WeightPredictionOptimizer): FusedSteps {
+  return (optimizer as unknown as { fused: FusedSteps }).fused;
+}
+
+function bits(t: tf.Tensor): Uint32Array {
+  return new Uint32Array(Float32Array.from(t.dataSync()).buffer);
+}
+
+interface Problem {
+  vars: tf.Variable[];
+  loss: () => tf.Scalar;
+  dispose: () => void;
+}
+
+/** The fixtures' quartic loss on variables of the given shapes with seeded random values. */
+function randomProblem(shapes: number[][], seed: number): Problem {
+  const next = rng(seed);
+  const fill = (shape: number[], lo: number, hi: number) =>
+    tf.tensor(
+      Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => lo + (hi - lo) * next()),
+      shape,
+    );
+  const vars = shapes.map((s) => uniqueVariable(fill(s, -1, 1), 'fused'));
+  const a = shapes.map((s) => fill(s, 0.2, 2));
+  const c = shapes.map((s) => fill(s, -1, 1));
+  const q = shapes.map((s) => fill(s, 0, 0.2));
+  return {
+    vars,
+    loss: () => quarticLoss(vars, a, c, q),
+    dispose: () => tf.dispose([...vars, ...a, ...c, ...q]),
+  };
+}
+
+/** Two identical copies of a problem: one for each kernel. */
+function problemPair(shapes: number[][], seed: number): [Problem, Problem] {
+  return [randomProblem(shapes, seed), randomProblem(shapes, seed)];
+}
+
+describe('the fixture cases on the wasm backend', () => {
+  interface FixtureCase {
+    name: string;
+    optimizer: OptimizerName;
+    options: Record<string, unknown> & { excludeFromWeightDecay?: string[] };
+    variables: {
+      name: string;
+      shape: number[];
+      theta0: number[];
+      a: number[];
+      c: number[];
+      q: number[];
+    }[];
+    steps: number;
+    thetaHat: number[][][];
+    theta: number[][][];
+  }
+  const { cases } = JSON.parse(
+    readFileSync(new URL('../fixtures/optimizers.json', import.meta.url), 'utf8'),
+  ) as { cases: FixtureCase[] };
+  // The same bound as fixtures.test.ts: float32 rounding against the float64 reference.
+  const TOL = 3e-6;
+
+  it.each(cases.map((c, i) => [c.name, c, i] as const))('%s', async (_name, fixture, index) => {
+    await tf.setBackend('wasm');
+    const prefix = `wasmFixture${index}`;
+    const vars = fixture.variables.map((v) =>
+      tf.variable(tf.tensor(v.theta0, v.shape), true, `${prefix}/${v.name}`),
+    );
+    const constants = (key: 'a' | 'c' | 'q') =>
+      fixture.variables.map((v) => tf.tensor(v[key], v.shape));
+    const [a, c, q] = [constants('a'), constants('c'), constants('q')];
+    const { excludeFromWeightDecay, ...options } = fixture.options;
+    const optimizer = createOptimizer(fixture.optimizer, {
+      ...options,
+      ...(excludeFromWeightDecay && {
+        excludeFromWeightDecay: excludeFromWeightDecay.map((n) => `^${prefix}/${n}$`),
+      }),
+    });
+    let worst = 0;
+    let where = '';
+    const track = (actual: number[], expected: number[], label: string) => {
+      const ratio = worstRatio(actual, expected, TOL, TOL);
+      if (ratio > worst) [worst, where] = [ratio, label];
+    };
+    let dataIds: object[] = [];
+    for (let k = 0; k < fixture.steps; k++) {
+      let seen: number[][] = [];
+      optimizer.minimize(
+        () => {
+          seen = vars.map(values);
+          return quarticLoss(vars, a, c, q);
+        },
+        false,
+        vars,
+      );
+      vars.forEach((v, i) => {
+        track(seen[i]!, fixture.thetaHat[k]![i]!, `θ̂ of ${fixture.variables[i]!.name} at ${k + 1}`);
+        track(
+          values(v),
+          fixture.theta[k]![i]!,
+          `θ of ${fixture.variables[i]!.name} after ${k + 1}`,
+        );
+      });
+      if (k === 1) dataIds = vars.map((v) => v.dataId);
+    }
+    expect(worst, `worst error ${worst.toFixed(3)}× the tolerance at ${where}`).toBeLessThanOrEqual(
+      1,
+    );
+    // Adam and AdamW took the fused path: their variables were updated in place from step 2 on.
+    const fused = fixture.optimizer === 'adam' || fixture.optimizer === 'adamw';
+    expect(vars.every((v, i) => v.dataId === dataIds[i])).toBe(fused);
+    optimizer.dispose();
+    tf.dispose([...vars, ...a, ...c, ...q]);
+  });
+});
+
+describe('fused path ≡ tf-ops path over 100 steps', () => {
+  const rows: {
+    backend: (typeof BACKENDS)[number];
+    name: 'adamw' | 'adam';
+    s: number;
+    amsgrad: boolean;
+  }[] = [];
+  for (const backend of BACKENDS)
+    for (const name of ['adamw', 'adam'] as const)
+      for (const s of [0, 1, 2])
+        for (const amsgrad of [false, true]) rows.push({ backend, name, s, amsgrad });
+
+  it.each(rows.map((r, i) => ({ ...r, i })))(
+    '$backend $name s=$s amsgrad=$amsgrad',
+    async ({ backend, name, s, amsgrad, i }) => {
+      await tf.setBackend(backend);
+      // Random shapes with odd sizes (and a scalar-like [1]); seeded per row.
+      const next = rng(1000 + i);
+      const dim = () => 1 + Math.floor(next() * 37);
+      const shapes = [[dim(), dim()], [1], [dim(), 3, dim()], [dim() * 17 + 1]];
+      const [p, ref] = problemPair(shapes, 2000 + i);
+      const options = {
+        // At lr 0.01 this problem turns chaotic for AMSGrad with prediction after ~80 steps: two
+        // tf-ops runs (cpu and wasm) part by 1e-3 there. 0.003 keeps it well-conditioned.
+        learningRate: 0.003,
+        weightDecay: 0.05,
+        amsgrad,
+        predictionSteps: s,
+        // Clipping on half of the rows exercises the gradient scale in the fused loops.
+        ...(i % 2 === 1 && { clipGlobalNorm: 0.5 }),
+      };
+      const fused = createOptimizer(name, options);
+      const tfOps = createOptimizer(name, options);
+      tfOps.kernel = 'tfjs';
+      let worst = 0;
+      let where = '';
+      fused.minimize(p.loss, false, p.vars); // creates the state
+      tfOps.minimize(ref.loss, false, ref.vars);
+      const tensors = tf.memory().numTensors;
+      for (let k = 1; k < 100; k++) {
+        let seenFused: number[][] = [];
+        let seenRef: number[][] = [];
+        fused.minimize(() => ((seenFused = p.vars.map(values)), p.loss()), false, p.vars);
+        tfOps.minimize(() => ((seenRef = ref.vars.map(values)), ref.loss()), false, ref.vars);
+        p.vars.forEach((v, j) => {
+          const r1 = worstRatio(seenFused[j]!, seenRef[j]!, 1e-6, 1e-6);
+          const r2 = worstRatio(values(v), values(ref.vars[j]!), 1e-6, 1e-6);
+          if (Math.max(r1, r2) > worst)
+            [worst, where] = [Math.max(r1, r2), `var ${j} step ${k + 1}`];
+        });
+      }
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(worst, `worst ${worst.toFixed(3)}× 1e-6 at ${where}`).toBeLessThanOrEqual(1);
+      // The state slots agree too.
+      const [ws, wr] = [await fused.getWeights(), await tfOps.getWeights()];
+      expect(ws.map((w) => w.name.replace(/.*\//, ''))).toEqual(
+        wr.map((w) => w.name.replace(/.*\//, '')),
+      );
+      ws.forEach((w, j) => {
+        expect(
+          worstRatio(values(w.tensor), values(wr[j]!.tensor), 1e-6, 1e-6),
+          w.name,
+        ).toBeLessThanOrEqual(1);
+      });
+      tf.dispose(
+        [...ws, ...wr].filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor),
+      );
+      fused.dispose();
+      tfOps.dispose();
+      p.dispose();
+      ref.dispose();
+    },
+  );
+});
+
+describe.each(BACKENDS)('fused path on %s', (backend) => {
+  const shapes = [[5, 7], [13]];
+
+  it('allocates the θ_t cache once and updates the variables in place', async () => {
+    await tf.setBackend(backend);
+    const p = randomProblem(shapes, 1);
+    const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+    optimizer.minimize(p.loss, false, p.vars);
+    optimizer.minimize(p.loss, false, p.vars);
+    const caches = p.vars.map((v) => fusedOf(optimizer).cacheOf(v.name));
+    const dataIds = p.vars.map((v) => v.dataId);
+    expect(caches.every((c) => c instanceof Float32Array)).toBe(true);
+    for (let k = 0; k < 10; k++) optimizer.minimize(p.loss, false, p.vars);
+    p.vars.forEach((v, i) => {
+      expect(fusedOf(optimizer).cacheOf(v.name)).toBe(caches[i]);
+      expect(v.dataId).toBe(dataIds[i]);
+    });
+    // The cache is never part of the saved state.
+    const names = (await optimizer.getWeights()).map((w) => w.name);
+    expect(names.filter((n) => n !== 'iter').every((n) => /\/(m|v)$/.test(n))).toBe(true);
+    optimizer.dispose();
+    p.dispose();
+  });
+
+  it("kernel = 'tfjs' takes the tf-ops path (no cache, a fresh buffer per step)", async () => {
+    await tf.setBackend(backend);
+    const p = randomProblem(shapes, 2);
+    const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+    optimizer.kernel = 'tfjs';
+    optimizer.minimize(p.loss, false, p.vars);
+    const dataId = p.vars[0]!.dataId;
+    optimizer.minimize(p.loss, false, p.vars);
+    expect(p.vars[0]!.dataId).not.toBe(dataId);
+    expect(fusedOf(optimizer).cacheOf(p.vars[0]!.name)).toBeUndefined();
+    optimizer.dispose();
+    p.dispose();
+  });
+
+  it('switching kernels mid-run continues the same trajectory', async () => {
+    await tf.setBackend(backend);
+    const [p, ref] = problemPair(shapes, 3);
+    const mixed = new Adam({ learningRate: 0.01, weightDecay: 0.01, predictionSteps: 2 });
+    const tfOps = new Adam({ learningRate: 0.01, weightDecay: 0.01, predictionSteps: 2 });
+    tfOps.kernel = 'tfjs';
+    for (let k = 0; k < 30; k++) {
+      mixed.kernel = k % 10 < 5 ? 'auto' : 'tfjs';
+      mixed.minimize(p.loss, false, p.vars);
+      tfOps.minimize(ref.loss, false, ref.vars);
+    }
+    p.vars.forEach((v, i) =>
+      expect(worstRatio(values(v), values(ref.vars[i]!), 1e-6, 1e-6)).toBeLessThanOrEqual(1),
+    );
+    mixed.dispose();
+    tfOps.dispose();
+    p.dispose();
+    ref.dispose();
+  });
+
+  it('applyGradients (no prediction) matches the tf-ops path', async () => {
+    await tf.setBackend(backend);
+    const [p, ref] = problemPair(shapes, 4);
+    const fused = new AdamW({ learningRate: 0.01, amsgrad: true, clipGlobalNorm: 0.3 });
+    const tfOps = new AdamW({ learningRate: 0.01, amsgrad: true, clipGlobalNorm: 0.3 });
+    tfOps.kernel = 'tfjs';
+    for (let k = 0; k < 20; k++) {
+      for (const [o, q] of [
+        [fused, p],
+        [tfOps, ref],
+      ] as const) {
+        const { value, grads } = tf.variableGrads(q.loss, q.vars);
+        o.applyGradients(grads);
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+    }
+    p.vars.forEach((v, i) =>
+      expect(worstRatio(values(v), values(ref.vars[i]!), 1e-6, 1e-6)).toBeLessThanOrEqual(1),
+    );
+    fused.dispose();
+    tfOps.dispose();
+    p.dispose();
+    ref.dispose();
+  });
+
+  describe('θ_t is restored bit for bit when the update does not run', () => {
+    async function trained(options: Record<string, unknown> = {}) {
+      await tf.setBackend(backend);
+      const p = randomProblem(shapes, 5);
+      const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 2, ...options });
+      for (let k = 0; k < 5; k++) optimizer.minimize(p.loss, false, p.vars);
+      const theta = p.vars.map(bits);
+      const state = (await optimizer.getWeights()).map((w) => bits(w.tensor));
+      const unchanged = async () => {
+        p.vars.forEach((v, i) => expect(bits(v)).toEqual(theta[i]));
+        const now = await optimizer.getWeights();
+        now.forEach((w, i) => expect(bits(w.tensor)).toEqual(state[i]));
+        tf.dispose(now.filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor));
+        expect(optimizer.iterations).toBe(5);
+      };
+      return { p, optimizer, unchanged };
+    }
+
+    it('the loss function throws', async () => {
+      const { p, optimizer, unchanged } = await trained();
+      expect(() =>
+        optimizer.minimize(
+          () => {
+            p.loss().dispose();
+            throw new Error('boom');
+          },
+          false,
+          p.vars,
+        ),
+      ).toThrow('boom');
+      await unchanged();
+      optimizer.minimize(p.loss, false, p.vars); // and training goes on
+      expect(optimizer.iterations).toBe(6);
+      optimizer.dispose();
+      p.dispose();
+    });
+
+    it("a non-finite gradient with nonFiniteGradients 'throw' and 'skip'", async () => {
+      for (const policy of ['throw', 'skip'] as const) {
+        const { p, optimizer, unchanged } = await trained({ nonFiniteGradients: policy });
+        const nanLoss = () => p.loss().mul(NaN) as tf.Scalar;
+        if (policy === 'throw') {
+          expect(() => optimizer.minimize(nanLoss, false, p.vars)).toThrow(NonFiniteGradientError);
+        } else {
+          optimizer.minimize(nanLoss, false, p.vars);
+          expect(optimizer.skippedUpdates).toBe(1);
+        }
+        await unchanged();
+        optimizer.dispose();
+        p.dispose();
+      }
+    });
+
+    it('a variable without a gradient', async () => {
+      const { p, optimizer, unchanged } = await trained();
+      const loss = () => tf.sum(p.vars[0]!.square()) as tf.Scalar;
+      expect(() => optimizer.minimize(loss, false, p.vars)).toThrow(UserInputError);
+      await unchanged();
+      optimizer.dispose();
+      p.dispose();
+    });
+  });
+
+  describe('in-place writes never reach another tensor', () => {
+    it('a clone or reshape of a variable or of a state slot keeps its values', async () => {
+      await tf.setBackend(backend);
+      const p = randomProblem(shapes, 6);
+      const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+      for (let k = 0; k < 3; k++) optimizer.minimize(p.loss, false, p.vars);
+      const [, m] = await optimizer.getWeights();
+      // clone shares the buffer on cpu (copies on wasm); reshape shares it on both.
+      const views = [
+        p.vars[0]!.clone(),
+        p.vars[1]!.reshape([-1, 1]),
+        m!.tensor.clone(),
+        m!.tensor.reshape([-1]),
+      ];
+      const expected = views.map(bits);
+      for (let k = 0; k < 3; k++) optimizer.minimize(p.loss, false, p.vars);
+      views.forEach((t, i) => expect(bits(t), `view ${i}`).toEqual(expected[i]));
+      expect(bits(p.vars[0]!)).not.toEqual(expected[0]);
+      tf.dispose(views);
+      optimizer.dispose();
+      p.dispose();
+    });
+
+    it('a tensor kept from inside the loss function keeps θ̂', async () => {
+      await tf.setBackend(backend);
+      const p = randomProblem(shapes, 7);
+      const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+      for (let k = 0; k < 3; k++) optimizer.minimize(p.loss, false, p.vars);
+      let kept: tf.Tensor | undefined;
+      let seen: Uint32Array | undefined;
+      optimizer.minimize(
+        () => {
+          kept = tf.keep(p.vars[0]!.clone());
+          seen = bits(p.vars[0]!);
+          return p.loss();
+        },
+        false,
+        p.vars,
+      );
+      expect(bits(kept!)).toEqual(seen);
+      expect(bits(p.vars[0]!)).not.toEqual(seen);
+      kept!.dispose();
+      optimizer.dispose();
+      p.dispose();
+    });
+
+    it('the Float32Array a variable was made from is left alone', async () => {
+      await tf.setBackend(backend);
+      const initial = Float32Array.from({ length: 12 }, (_, i) => i / 10 - 0.5);
+      const copy = initial.slice();
+      const t = tf.tensor(initial, [3, 4]); // on cpu, stores `initial` itself
+      const v = uniqueVariable(t, 'userArray');
+      t.dispose(); // the variable is now the buffer's only reference
+      const optimizer = new AdamW({ learningRate: 0.1, predictionSteps: 1 });
+      for (let k = 0; k < 3; k++)
+        optimizer.minimize(() => tf.sum(v.square()) as tf.Scalar, false, [v]);
+      expect(initial).toEqual(copy);
+      expect(values(v)).not.toEqual(Array.from(copy));
+      optimizer.dispose();
+      v.dispose();
+    });
+  });
+
+  it('kernels that cache packed weights see the new values (matMul after each step)', async () => {
+    await tf.setBackend(backend);
+    const p = randomProblem([[6, 5]], 8);
+    const x = tf.randomNormal([4, 6], 0, 1, 'float32', 9);
+    const w = p.vars[0]!;
+    const loss = () => tf.sum(tf.matMul(x, w).square()) as tf.Scalar;
+    const optimizer = new AdamW({ learningRate: 0.05, predictionSteps: 1 });
+    const expectSameProduct = () => {
+      const fresh = tf.tensor(Float32Array.from(w.dataSync()), w.shape);
+      const [viaVariable, viaFresh] = [tf.matMul(x, w), tf.matMul(x, fresh)];
+      expect(worstRatio(values(viaVariable), values(viaFresh), 1e-6, 1e-6)).toBeLessThanOrEqual(1);
+      tf.dispose([fresh, viaVariable, viaFresh]);
+    };
+    for (let k = 0; k < 5; k++) {
+      optimizer.minimize(() => (expectSameProduct(), loss()), false, [w]); // at θ̂
+      expectSameProduct(); // at θ_t
+    }
+    optimizer.dispose();
+    x.dispose();
+    p.dispose();
+  });
+});
+
+describe('the kernel option', () => {
+  it("defaults to 'auto', accepts 'tfjs', and rejects anything else naming the value", () => {
+    const optimizer = new AdamW();
+    expect(optimizer.kernel).toBe('auto');
+    optimizer.kernel = 'tfjs';
+    expect(optimizer.kernel).toBe('tfjs');
+    expect(() => {
+      optimizer.kernel = 'fast' as 'auto';
+    }).toThrow(UserInputError);
+    expect(() => {
+      optimizer.kernel = 'fast' as 'auto';
+    }).toThrow(/"fast".*'auto'.*'tfjs'/);
+    expect(optimizer.getConfig()).not.toHaveProperty('kernel');
+    optimizer.dispose();
+  });
+});

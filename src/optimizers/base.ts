@@ -118,6 +118,11 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
    * ops. `'tfjs'`: always tf ops (the reference the fused loops are tested against). Both compute
    * the same math with the same float64 scalars and agree to float32 rounding. Not part of
    * `getConfig`: it changes how, not what, the optimizer computes.
+   *
+   * In-place writes give a variable a private buffer first whenever another tensor references it
+   * (a clone, a reshape, a tensor kept from the loss). Two views TF.js's cpu backend hands out do
+   * not count as references: the array `dataSync()`/`data()` returns, and a contiguous `slice`.
+   * With 'auto' on cpu they follow the variable's later values; copy them to keep a snapshot.
    */
   get kernel(): OptimizerKernel {
     return this.kernel_;

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
 import type { FusedSteps } from '../../src/kernels/fused/index.js';
+import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
 import {
   Adam,
   AdamW,
@@ -23,6 +24,9 @@ import { quarticLoss, uniqueVariable, values, worstRatio } from './helpers.js';
  */
 
 const BACKENDS = ['cpu', 'wasm'] as const;
+
+// Conv2D's filter gradient on wasm comes from the project's training kernels.
+beforeAll(() => registerWasmTrainingKernels());
 
 afterAll(async () => {
   await tf.setBackend('cpu');
@@ -428,27 +432,42 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
     });
   });
 
-  it('kernels that cache packed weights see the new values (matMul after each step)', async () => {
-    await tf.setBackend(backend);
-    const p = randomProblem([[6, 5]], 8);
-    const x = tf.randomNormal([4, 6], 0, 1, 'float32', 9);
-    const w = p.vars[0]!;
-    const loss = () => tf.sum(tf.matMul(x, w).square()) as tf.Scalar;
-    const optimizer = new AdamW({ learningRate: 0.05, predictionSteps: 1 });
-    const expectSameProduct = () => {
-      const fresh = tf.tensor(Float32Array.from(w.dataSync()), w.shape);
-      const [viaVariable, viaFresh] = [tf.matMul(x, w), tf.matMul(x, fresh)];
-      expect(worstRatio(values(viaVariable), values(viaFresh), 1e-6, 1e-6)).toBeLessThanOrEqual(1);
-      tf.dispose([fresh, viaVariable, viaFresh]);
-    };
-    for (let k = 0; k < 5; k++) {
-      optimizer.minimize(() => (expectSameProduct(), loss()), false, [w]); // at θ̂
-      expectSameProduct(); // at θ_t
-    }
-    optimizer.dispose();
-    x.dispose();
-    p.dispose();
-  });
+  // wasm's XNNPACK operators keep packed copies of MatMul and Conv2D weights, keyed by tensor id.
+  const products: [string, number[], number[], (x: tf.Tensor, w: tf.Tensor) => tf.Tensor][] = [
+    ['matMul', [4, 6], [6, 5], (x, w) => tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D)],
+    [
+      'conv2d',
+      [2, 5, 5, 2],
+      [3, 3, 2, 3],
+      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+    ],
+  ];
+  it.each(products)(
+    'kernels that cache packed weights see the new values (%s)',
+    async (_name, xShape, wShape, product) => {
+      await tf.setBackend(backend);
+      const p = randomProblem([wShape], 8);
+      const x = tf.randomNormal(xShape, 0, 1, 'float32', 9);
+      const w = p.vars[0]!;
+      const loss = () => tf.sum(product(x, w).square()) as tf.Scalar;
+      const optimizer = new AdamW({ learningRate: 0.05, predictionSteps: 1 });
+      const expectSameProduct = () => {
+        const fresh = tf.tensor(Float32Array.from(w.dataSync()), w.shape);
+        const [viaVariable, viaFresh] = [product(x, w), product(x, fresh)];
+        expect(worstRatio(values(viaVariable), values(viaFresh), 1e-6, 1e-6)).toBeLessThanOrEqual(
+          1,
+        );
+        tf.dispose([fresh, viaVariable, viaFresh]);
+      };
+      for (let k = 0; k < 5; k++) {
+        optimizer.minimize(() => (expectSameProduct(), loss()), false, [w]); // at θ̂
+        expectSameProduct(); // at θ_t
+      }
+      optimizer.dispose();
+      x.dispose();
+      p.dispose();
+    },
+  );
 });
 
 describe('the kernel option', () => {

@@ -137,13 +137,6 @@ export class FusedSteps {
     return this.caches.get(variableName);
   }
 
-  /** Bytes held by the prediction caches. */
-  cacheBytes(): number {
-    let bytes = 0;
-    for (const c of this.caches.values()) bytes += c.byteLength;
-    return bytes;
-  }
-
   dispose(): void {
     this.restore();
     this.caches.clear();

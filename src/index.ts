@@ -21,6 +21,7 @@ export type {
   AdamOptions,
   AdamWOptions,
   CommonOptions,
+  OptimizerKernel,
   OptimizerName,
   RMSpropOptions,
   SGDOptions,

@@ -8,7 +8,7 @@ import type { WeightPredictionOptimizer } from './base.js';
 
 export { AdaBelief, Adam, AdamW, RMSprop, SGD };
 export type { AdaBeliefOptions, AdamOptions, AdamWOptions, RMSpropOptions, SGDOptions };
-export { NonFiniteGradientError, WeightPredictionOptimizer } from './base.js';
+export { NonFiniteGradientError, WeightPredictionOptimizer, type OptimizerKernel } from './base.js';
 export {
   BIAS_AND_NORMALIZATION,
   type CommonOptions,

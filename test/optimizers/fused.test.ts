@@ -110,6 +110,7 @@ describe('the fixture cases on the wasm backend', () => {
         excludeFromWeightDecay: excludeFromWeightDecay.map((n) => `^${prefix}/${n}$`),
       }),
     });
+    optimizer.kernel = 'fused';
     let worst = 0;
     let where = '';
     const track = (actual: number[], expected: number[], label: string) => {
@@ -180,6 +181,7 @@ describe('fused path ≡ tf-ops path over 100 steps', () => {
         ...(i % 2 === 1 && { clipGlobalNorm: 0.5 }),
       };
       const fused = createOptimizer(name, options);
+      fused.kernel = 'fused';
       const tfOps = createOptimizer(name, options);
       tfOps.kernel = 'tfjs';
       let worst = 0;
@@ -230,6 +232,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
     await tf.setBackend(backend);
     const p = randomProblem(shapes, 1);
     const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+    optimizer.kernel = 'fused';
     optimizer.minimize(p.loss, false, p.vars);
     optimizer.minimize(p.loss, false, p.vars);
     const caches = p.vars.map((v) => fusedOf(optimizer).cacheOf(v.name));
@@ -251,6 +254,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
     await tf.setBackend(backend);
     const p = randomProblem(shapes, 2);
     const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+    optimizer.kernel = 'fused';
     optimizer.kernel = 'tfjs';
     optimizer.minimize(p.loss, false, p.vars);
     const dataId = p.vars[0]!.dataId;
@@ -265,10 +269,11 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
     await tf.setBackend(backend);
     const [p, ref] = problemPair(shapes, 3);
     const mixed = new Adam({ learningRate: 0.01, weightDecay: 0.01, predictionSteps: 2 });
+    mixed.kernel = 'fused';
     const tfOps = new Adam({ learningRate: 0.01, weightDecay: 0.01, predictionSteps: 2 });
     tfOps.kernel = 'tfjs';
     for (let k = 0; k < 30; k++) {
-      mixed.kernel = k % 10 < 5 ? 'auto' : 'tfjs';
+      mixed.kernel = k % 10 < 5 ? 'fused' : 'tfjs';
       mixed.minimize(p.loss, false, p.vars);
       tfOps.minimize(ref.loss, false, ref.vars);
     }
@@ -285,6 +290,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
     await tf.setBackend(backend);
     const [p, ref] = problemPair(shapes, 4);
     const fused = new AdamW({ learningRate: 0.01, amsgrad: true, clipGlobalNorm: 0.3 });
+    fused.kernel = 'fused';
     const tfOps = new AdamW({ learningRate: 0.01, amsgrad: true, clipGlobalNorm: 0.3 });
     tfOps.kernel = 'tfjs';
     for (let k = 0; k < 20; k++) {
@@ -311,6 +317,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
       await tf.setBackend(backend);
       const p = randomProblem(shapes, 5);
       const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 2, ...options });
+      optimizer.kernel = 'fused';
       for (let k = 0; k < 5; k++) optimizer.minimize(p.loss, false, p.vars);
       const theta = p.vars.map(bits);
       const state = (await optimizer.getWeights()).map((w) => bits(w.tensor));
@@ -374,6 +381,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
       await tf.setBackend(backend);
       const p = randomProblem(shapes, 6);
       const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+      optimizer.kernel = 'fused';
       for (let k = 0; k < 3; k++) optimizer.minimize(p.loss, false, p.vars);
       const [, m] = await optimizer.getWeights();
       // clone shares the buffer on cpu (copies on wasm); reshape shares it on both.
@@ -396,6 +404,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
       await tf.setBackend(backend);
       const p = randomProblem(shapes, 7);
       const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+      optimizer.kernel = 'fused';
       for (let k = 0; k < 3; k++) optimizer.minimize(p.loss, false, p.vars);
       let kept: tf.Tensor | undefined;
       let seen: Uint32Array | undefined;
@@ -423,6 +432,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
       const v = uniqueVariable(t, 'userArray');
       t.dispose(); // the variable is now the buffer's only reference
       const optimizer = new AdamW({ learningRate: 0.1, predictionSteps: 1 });
+      optimizer.kernel = 'fused';
       for (let k = 0; k < 3; k++)
         optimizer.minimize(() => tf.sum(v.square()) as tf.Scalar, false, [v]);
       expect(initial).toEqual(copy);
@@ -451,6 +461,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
       const w = p.vars[0]!;
       const loss = () => tf.sum(product(x, w).square()) as tf.Scalar;
       const optimizer = new AdamW({ learningRate: 0.05, predictionSteps: 1 });
+      optimizer.kernel = 'fused';
       const expectSameProduct = () => {
         const fresh = tf.tensor(Float32Array.from(w.dataSync()), w.shape);
         const [viaVariable, viaFresh] = [product(x, w), product(x, fresh)];
@@ -481,8 +492,25 @@ describe('the kernel option', () => {
     }).toThrow(UserInputError);
     expect(() => {
       optimizer.kernel = 'fast' as 'auto';
-    }).toThrow(/"fast".*'auto'.*'tfjs'/);
+    }).toThrow(/"fast".*'auto'.*'fused'.*'tfjs'/);
     expect(optimizer.getConfig()).not.toHaveProperty('kernel');
     optimizer.dispose();
+  });
+
+  it.each([
+    ['cpu', true],
+    ['wasm', false],
+  ] as const)("'auto' on %s updates in place: %s", async (backend, inPlace) => {
+    await tf.setBackend(backend);
+    const w = tf.variable(tf.randomNormal([5, 3], 0, 1, 'float32', 3));
+    const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+    const loss = () => w.square().sum() as tf.Scalar;
+    optimizer.minimize(loss);
+    const dataId = w.dataId;
+    optimizer.minimize(loss);
+    optimizer.minimize(loss);
+    expect(w.dataId === dataId).toBe(inPlace);
+    optimizer.dispose();
+    w.dispose();
   });
 });

@@ -36,3 +36,24 @@ describe.each(ROWS)('memory: $label', (row) => {
     });
   }
 });
+
+describe('memory: state round trip', () => {
+  it('setWeights copies what it is given and dispose frees it all', async () => {
+    const w = uniqueVariable([1, 2, 3], 'w');
+    const source = build(ROWS[0]!, { predictionSteps: 1 });
+    source.minimize(() => w.square().sum() as tf.Scalar);
+    const saved = (await source.getWeights()).map((x) => ({
+      name: x.name,
+      tensor: x.tensor.clone(),
+    }));
+    const before = tf.memory().numTensors;
+    const target = build(ROWS[0]!, { predictionSteps: 1 });
+    await target.setWeights(saved);
+    expect(tf.memory().numTensors).toBe(before + 2); // m and v
+    target.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(saved.map((x) => x.tensor));
+    source.dispose();
+    w.dispose();
+  });
+});

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Rule, UpdateContext } from './types.js';
+import { adaptiveRatio, applyWeightDecay, type Rule, type UpdateContext } from './types.js';
 
 export interface AdaBeliefRuleOptions {
   beta1: number;
@@ -20,14 +20,9 @@ export function adaBeliefRule(o: AdaBeliefRuleOptions): Rule {
   return {
     slots,
     decoupledWeightDecay: o.decoupledWeightDecay,
-    update(theta, grad, state, { step, learningRate: lr, weightDecay: wd }: UpdateContext) {
+    update(theta, grad, state, ctx: UpdateContext) {
       const [m0, s0, sMax0] = state as tf.Tensor[];
-      let g = grad;
-      let p = theta;
-      if (wd !== 0) {
-        if (o.decoupledWeightDecay) p = p.mul(1 - lr * wd);
-        else g = g.add(p.mul(wd));
-      }
+      const { theta: p, grad: g } = applyWeightDecay(theta, grad, ctx, o.decoupledWeightDecay);
       const m = m0!.mul(o.beta1).add(g.mul(1 - o.beta1));
       const s = s0!
         .mul(o.beta2)
@@ -38,18 +33,14 @@ export function adaBeliefRule(o: AdaBeliefRuleOptions): Rule {
             .mul(1 - o.beta2),
         )
         .add(o.epsilon);
-      const bc1 = 1 - o.beta1 ** step;
-      const bc2 = 1 - o.beta2 ** step;
       const sMax = o.amsgrad ? tf.maximum(sMax0!, s) : undefined;
-      const denom = (sMax ?? s).sqrt().div(Math.sqrt(bc2)).add(o.epsilon);
-      const next = p.sub(m.div(denom).mul(lr / bc1));
+      const ratio = adaptiveRatio(m, sMax ?? s, o.beta2, o.epsilon, ctx.step);
+      const next = p.sub(ratio.mul(ctx.learningRate / (1 - o.beta1 ** ctx.step)));
       return { theta: next, state: sMax ? [m, s, sMax] : [m, s] };
     },
     direction(state, completed) {
       const [m, s] = state as tf.Tensor[];
-      const bc1 = 1 - o.beta1 ** completed;
-      const bc2 = 1 - o.beta2 ** completed;
-      return m!.div(s!.sqrt().div(Math.sqrt(bc2)).add(o.epsilon)).div(bc1);
+      return adaptiveRatio(m!, s!, o.beta2, o.epsilon, completed).div(1 - o.beta1 ** completed);
     },
   };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamFusedKernel, withFusedKernel } from '../kernels/fused/index.js';
-import type { Rule, UpdateContext } from './types.js';
+import { adaptiveRatio, applyWeightDecay, type Rule, type UpdateContext } from './types.js';
 
 export interface AdamRuleOptions {
   beta1: number;
@@ -25,28 +25,19 @@ export function adamRule(o: AdamRuleOptions): Rule {
   const rule: Rule = {
     slots,
     decoupledWeightDecay: o.decoupledWeightDecay,
-    update(theta, grad, state, { step, learningRate: lr, weightDecay: wd }: UpdateContext) {
+    update(theta, grad, state, ctx: UpdateContext) {
       const [m0, v0, vMax0] = state as tf.Tensor[];
-      let g = grad;
-      let p = theta;
-      if (wd !== 0) {
-        if (o.decoupledWeightDecay) p = p.mul(1 - lr * wd);
-        else g = g.add(p.mul(wd));
-      }
+      const { theta: p, grad: g } = applyWeightDecay(theta, grad, ctx, o.decoupledWeightDecay);
       const m = m0!.mul(o.beta1).add(g.mul(1 - o.beta1));
       const v = v0!.mul(o.beta2).add(g.square().mul(1 - o.beta2));
-      const bc1 = 1 - o.beta1 ** step;
-      const bc2 = 1 - o.beta2 ** step;
       const vMax = o.amsgrad ? tf.maximum(vMax0!, v) : undefined;
-      const denom = (vMax ?? v).sqrt().div(Math.sqrt(bc2)).add(o.epsilon);
-      const next = p.sub(m.div(denom).mul(lr / bc1));
+      const ratio = adaptiveRatio(m, vMax ?? v, o.beta2, o.epsilon, ctx.step);
+      const next = p.sub(ratio.mul(ctx.learningRate / (1 - o.beta1 ** ctx.step)));
       return { theta: next, state: vMax ? [m, v, vMax] : [m, v] };
     },
     direction(state, completed) {
       const [m, v] = state as tf.Tensor[];
-      const bc1 = 1 - o.beta1 ** completed;
-      const bc2 = 1 - o.beta2 ** completed;
-      return m!.div(v!.sqrt().div(Math.sqrt(bc2)).add(o.epsilon)).div(bc1);
+      return adaptiveRatio(m!, v!, o.beta2, o.epsilon, completed).div(1 - o.beta1 ** completed);
     },
   };
   return withFusedKernel(rule, adamFusedKernel(o));

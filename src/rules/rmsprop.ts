@@ -1,4 +1,4 @@
-import { slot, type Rule, type UpdateContext } from './types.js';
+import { applyWeightDecay, slot, type Rule, type UpdateContext } from './types.js';
 import type * as tf from '@tensorflow/tfjs';
 
 export interface RmspropRuleOptions {
@@ -31,8 +31,9 @@ export function rmspropRule(o: RmspropRuleOptions): Rule {
   const rule: Rule = {
     slots,
     decoupledWeightDecay: false,
-    update(theta, grad, state, { learningRate: lr, weightDecay: wd }: UpdateContext) {
-      const g = wd !== 0 ? grad.add(theta.mul(wd)) : grad;
+    update(theta, grad, state, ctx: UpdateContext) {
+      const lr = ctx.learningRate;
+      const { grad: g } = applyWeightDecay(theta, grad, ctx, false);
       const v = slot(rule, state, 'v')
         .mul(o.alpha)
         .add(g.square().mul(1 - o.alpha));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { slot, type Rule, type UpdateContext } from './types.js';
+import { applyWeightDecay, slot, type Rule, type UpdateContext } from './types.js';
 
 export interface SgdRuleOptions {
   momentum: number;
@@ -22,8 +22,9 @@ export function sgdRule(o: SgdRuleOptions): Rule {
   const rule: Rule = {
     slots,
     decoupledWeightDecay: false,
-    update(theta, grad, state, { step, learningRate: lr, weightDecay: wd }: UpdateContext) {
-      const g = wd !== 0 ? grad.add(theta.mul(wd)) : grad;
+    update(theta, grad, state, ctx: UpdateContext) {
+      const { step, learningRate: lr } = ctx;
+      const { grad: g } = applyWeightDecay(theta, grad, ctx, false);
       if (o.momentum === 0) {
         return { theta: theta.sub(g.mul(lr)), state: o.keepLastGradient ? [g.clone()] : [] };
       }

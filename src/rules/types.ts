@@ -43,3 +43,38 @@ export function slot(
   if (i < 0 || value === undefined) throw new Error(`internal: rule has no state slot ${name}`);
   return value;
 }
+
+/**
+ * Weight decay as a rule applies it before its step: decoupled, θ ← θ·(1 − η·λ) (AdamW), or L2,
+ * g ← g + λ·θ (PyTorch's Adam, SGD, RMSprop).
+ */
+export function applyWeightDecay(
+  theta: tf.Tensor,
+  grad: tf.Tensor,
+  { learningRate, weightDecay }: UpdateContext,
+  decoupled: boolean,
+): { theta: tf.Tensor; grad: tf.Tensor } {
+  if (weightDecay === 0) return { theta, grad };
+  return decoupled
+    ? { theta: theta.mul(1 - learningRate * weightDecay), grad }
+    : { theta, grad: grad.add(theta.mul(weightDecay)) };
+}
+
+/**
+ * m / (√s / √(1 − β2^t) + ε): an adaptive step before the first moment's bias correction, with
+ * ε after the square root of the bias-corrected second moment s (PyTorch's Adam family).
+ */
+export function adaptiveRatio(
+  m: tf.Tensor,
+  second: tf.Tensor,
+  beta2: number,
+  epsilon: number,
+  t: number,
+): tf.Tensor {
+  return m.div(
+    second
+      .sqrt()
+      .div(Math.sqrt(1 - beta2 ** t))
+      .add(epsilon),
+  );
+}

@@ -1,5 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
@@ -114,6 +122,37 @@ describe('weight-prediction compare, end to end', () => {
   });
 });
 
+/** A Fashion-MNIST folder whose IDX files are all cut short after their headers. */
+function badIdxDir(): string {
+  const dir = path.join(root, 'bad-idx');
+  mkdirSync(dir, { recursive: true });
+  const images = Buffer.from([0, 0, 8, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28]);
+  const labels = Buffer.from([0, 0, 8, 1, 0, 0, 0xea, 0x60]);
+  for (const split of ['train', 't10k']) {
+    writeFileSync(
+      path.join(dir, `${split}-images-idx3-ubyte`),
+      Buffer.concat([images, Buffer.alloc(100)]),
+    );
+    writeFileSync(
+      path.join(dir, `${split}-labels-idx1-ubyte`),
+      Buffer.concat([labels, Buffer.alloc(10)]),
+    );
+  }
+  return dir;
+}
+
+/** A JSON config pointing the text corpus at a folder whose train.txt is empty. */
+function emptyTextConfig(): string {
+  const dir = path.join(root, 'empty-text');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'train.txt'), '');
+  writeFileSync(path.join(dir, 'valid.txt'), 'a b c\n');
+  writeFileSync(path.join(dir, 'test.txt'), 'a b c\n');
+  const file = path.join(root, 'empty-text.json');
+  writeFileSync(file, JSON.stringify({ dataDir: dir, data: { corpus: 'text' } }));
+  return file;
+}
+
 describe('bad input: one line naming the flag, a non-zero exit, no stack trace', () => {
   it.each([
     [['compare', '--epochs', '0'], /--epochs <n>.*expected an integer >= 1/],
@@ -131,6 +170,12 @@ describe('bad input: one line naming the flag, a non-zero exit, no stack trace',
       ['train', '--task', 'mnist-tiny', '--batch-size', '5000', '--out', path.join(root, 'big')],
       /batch size 5000/i,
     ],
+    [
+      ['train', '--task', 'fashion-resnet', '--data-dir', '/nonexistent/fashion'],
+      /Fashion-MNIST folder not found: \/nonexistent\/fashion/,
+    ],
+    [['train', '--task', 'fashion-resnet', '--data-dir', badIdxDir()], /truncated/i],
+    [['train', '--task', 'gutenberg-tiny', '--config', emptyTextConfig()], /empty/i],
   ])('%s', (args, message) => {
     const run = cli(...args);
     expect(run.code).not.toBe(0);

@@ -1,16 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
 import type { FusedSteps } from '../../src/kernels/fused/index.js';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
+import { FIXTURE_CASES, runFixtureCase } from './fixture-cases.js';
 import {
   Adam,
   AdamW,
   NonFiniteGradientError,
   createOptimizer,
-  type OptimizerName,
   type WeightPredictionOptimizer,
 } from '../../src/optimizers/index.js';
 import { rng } from '../kernels/helpers.js';
@@ -72,81 +71,19 @@ function problemPair(shapes: number[][], seed: number): [Problem, Problem] {
 }
 
 describe('the fixture cases on the wasm backend', () => {
-  interface FixtureCase {
-    name: string;
-    optimizer: OptimizerName;
-    options: Record<string, unknown> & { excludeFromWeightDecay?: string[] };
-    variables: {
-      name: string;
-      shape: number[];
-      theta0: number[];
-      a: number[];
-      c: number[];
-      q: number[];
-    }[];
-    steps: number;
-    thetaHat: number[][][];
-    theta: number[][][];
-  }
-  const { cases } = JSON.parse(
-    readFileSync(new URL('../fixtures/optimizers.json', import.meta.url), 'utf8'),
-  ) as { cases: FixtureCase[] };
-  // The same bound as fixtures.test.ts: float32 rounding against the float64 reference.
-  const TOL = 3e-6;
-
-  it.each(cases.map((c, i) => [c.name, c, i] as const))('%s', async (_name, fixture, index) => {
-    await tf.setBackend('wasm');
-    const prefix = `wasmFixture${index}`;
-    const vars = fixture.variables.map((v) =>
-      tf.variable(tf.tensor(v.theta0, v.shape), true, `${prefix}/${v.name}`),
-    );
-    const constants = (key: 'a' | 'c' | 'q') =>
-      fixture.variables.map((v) => tf.tensor(v[key], v.shape));
-    const [a, c, q] = [constants('a'), constants('c'), constants('q')];
-    const { excludeFromWeightDecay, ...options } = fixture.options;
-    const optimizer = createOptimizer(fixture.optimizer, {
-      ...options,
-      ...(excludeFromWeightDecay && {
-        excludeFromWeightDecay: excludeFromWeightDecay.map((n) => `^${prefix}/${n}$`),
-      }),
-    });
-    optimizer.kernel = 'fused';
-    let worst = 0;
-    let where = '';
-    const track = (actual: number[], expected: number[], label: string) => {
-      const ratio = worstRatio(actual, expected, TOL, TOL);
-      if (ratio > worst) [worst, where] = [ratio, label];
-    };
-    let dataIds: object[] = [];
-    for (let k = 0; k < fixture.steps; k++) {
-      let seen: number[][] = [];
-      optimizer.minimize(
-        () => {
-          seen = vars.map(values);
-          return quarticLoss(vars, a, c, q);
-        },
-        false,
-        vars,
-      );
-      vars.forEach((v, i) => {
-        track(seen[i]!, fixture.thetaHat[k]![i]!, `θ̂ of ${fixture.variables[i]!.name} at ${k + 1}`);
-        track(
-          values(v),
-          fixture.theta[k]![i]!,
-          `θ of ${fixture.variables[i]!.name} after ${k + 1}`,
-        );
-      });
-      if (k === 1) dataIds = vars.map((v) => v.dataId);
-    }
-    expect(worst, `worst error ${worst.toFixed(3)}× the tolerance at ${where}`).toBeLessThanOrEqual(
-      1,
-    );
-    // Adam and AdamW took the fused path: their variables were updated in place from step 2 on.
-    const fused = fixture.optimizer === 'adam' || fixture.optimizer === 'adamw';
-    expect(vars.every((v, i) => v.dataId === dataIds[i])).toBe(fused);
-    optimizer.dispose();
-    tf.dispose([...vars, ...a, ...c, ...q]);
-  });
+  it.each(FIXTURE_CASES.map((c, i) => [c.name, c, i] as const))(
+    '%s',
+    async (_name, fixture, index) => {
+      await tf.setBackend('wasm');
+      const { worst, where, inPlace } = runFixtureCase(fixture, `wasmFixture${index}`, 'fused');
+      expect(
+        worst,
+        `worst error ${worst.toFixed(3)}× the tolerance at ${where}`,
+      ).toBeLessThanOrEqual(1);
+      // Adam and AdamW took the fused path: their variables were updated in place from step 2 on.
+      expect(inPlace).toBe(fixture.optimizer === 'adam' || fixture.optimizer === 'adamw');
+    },
+  );
 });
 
 describe('fused path ≡ tf-ops path over 100 steps', () => {

@@ -11,7 +11,7 @@ import {
   type Overrides,
   type RunConfig,
 } from '../experiments/config.js';
-import { executeSweep, planSweep, prepareSweepFolder } from '../experiments/compare.js';
+import { executeSweep, labelSlug, planSweep, prepareSweepFolder } from '../experiments/compare.js';
 import { PRESETS, SCHEDULE_NAMES } from '../experiments/presets.js';
 import { runOne } from '../experiments/run.js';
 import { describeBackend, selectBackend } from '../kernels/backend.js';
@@ -97,7 +97,10 @@ function addRunFlags(command: Command): Command {
       'folder of a dataset read from disk (Fashion-MNIST, CIFAR, text)',
     )
     .option('--config <file>', 'JSON file of settings (flags given as well win)')
-    .option('--out <folder>', 'output folder')
+    .option(
+      '--out <folder>',
+      'output folder (default: runs/<task>, runs/<task>/<label>/seed-<n> for train)',
+    )
     .option('--resume', 'continue an interrupted run or comparison in --out')
     .option('--log-every <n>', 'a step record every N updates', integerAtLeast(1))
     .option(
@@ -175,11 +178,13 @@ async function trainCommand(
   flags: RunFlags & { seed?: number; runConfig?: string; quiet?: boolean },
 ) {
   let config: RunConfig;
+  let configOut: string | undefined;
   if (flags.runConfig) {
     // Written by `compare` for its workers: already resolved and validated.
     config = JSON.parse(readFileSync(flags.runConfig, 'utf8')) as RunConfig;
   } else {
     const overrides = overridesFrom(flags, { seed: flags.seed });
+    configOut = overrides.out;
     const optimizers = overrides.optimizer ?? [
       findPreset(overrides.task ?? 'mnist-mlp').recipe.optimizer,
     ];
@@ -197,8 +202,8 @@ async function trainCommand(
   }
   const out =
     flags.out ??
-    overridesFrom(flags).out ??
-    path.join('runs', config.task, config.label.replace(/\W+/g, '-'), `seed-${config.seed}`);
+    configOut ??
+    path.join('runs', config.task, labelSlug(config.label), `seed-${config.seed}`);
   await selectBackend(config.backend);
   if (!flags.quiet) say(`backend: ${describeBackend()}`);
   const { summary } = await runOne(config, {
@@ -223,7 +228,7 @@ async function compareCommand(
 ) {
   const overrides = overridesFrom(flags, { seeds: flags.seeds });
   const task = overrides.task ?? 'mnist-mlp';
-  const out = overrides.out ?? path.join('results', task);
+  const out = overrides.out ?? path.join('runs', task);
   const plan = planSweep(overrides, out);
   prepareSweepFolder(plan, flags.resume ?? false, commandLine());
   const labels = [...new Set(plan.runs.map((r) => r.config.label))];

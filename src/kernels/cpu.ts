@@ -5,6 +5,7 @@
  * CNN. These replacements are direct accumulation loops.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceKernels } from './replace.js';
 import type { BackendCpuLike, KernelArgs, TensorInfo, TypedArray } from './types.js';
 
 const BACKEND = 'cpu';
@@ -117,16 +118,6 @@ export function registerCpuTrainingKernels(): void {
     ['Conv2DBackpropFilter', conv2DBackpropFilter],
     ['UnsortedSegmentSum', unsortedSegmentSum],
   ];
-  for (const [kernelName, kernelFunc] of own) {
-    const previous = tf.getKernel(kernelName, BACKEND);
-    if (previous !== undefined) tf.unregisterKernel(kernelName, BACKEND);
-    tf.registerKernel({
-      kernelName,
-      backendName: BACKEND,
-      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-      ...(previous?.setupFunc ? { setupFunc: previous.setupFunc } : {}),
-      ...(previous?.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
-    });
-  }
+  replaceKernels(BACKEND, own);
   registered = true;
 }

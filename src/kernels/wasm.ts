@@ -7,6 +7,7 @@
  * kernels here fill those gaps using the backend's own XNNPACK matmul and transpose.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceKernels } from './replace.js';
 import type { BackendWasmLike, DataId, KernelArgs, TensorInfo } from './types.js';
 
 const BACKEND = 'wasm';
@@ -501,20 +502,8 @@ export function registerWasmTrainingKernels(): void {
     ['Tile', tile],
     ['MaxPoolGrad', maxPoolGrad],
   ];
-  for (const [kernelName, kernelFunc] of own) {
-    const previous = tf.getKernel(kernelName, BACKEND);
-    if (previous !== undefined) {
-      if (!stock.has(kernelName)) stock.set(kernelName, previous);
-      tf.unregisterKernel(kernelName, BACKEND);
-    }
-    // Keep the stock setup: the stock kernel we delegate to is initialised by it on backend init.
-    tf.registerKernel({
-      kernelName,
-      backendName: BACKEND,
-      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-      ...(previous?.setupFunc ? { setupFunc: previous.setupFunc } : {}),
-      ...(previous?.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
-    });
-  }
+  replaceKernels(BACKEND, own, (name, previous) => {
+    if (!stock.has(name)) stock.set(name, previous);
+  });
   registered = true;
 }

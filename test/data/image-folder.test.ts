@@ -235,8 +235,9 @@ describe('CIFAR-10 JPEG copy (../shared/datasets/cifar10-jpeg, development machi
     'loads all 60,000 images, 5,000 / 1,000 per class, 32x32x3 in [0, 1], official label order; the second load comes from the cache, identical and faster',
     () => {
       const infos: ImageFolderLoadInfo[] = [];
-      // The default cache folder, as users get it: the first run ever decodes, later runs read it.
-      const first = loadCifar10Jpeg(undefined, { onLoad: (i) => infos.push(i) });
+      // A cache folder of the test's own (tests write nothing outside their temp folder).
+      const cacheDir = join(tmp, 'cifar-cache');
+      const first = loadCifar10Jpeg(undefined, { cacheDir, onLoad: (i) => infos.push(i) });
       expect(first.imageShape).toEqual([32, 32, 3]);
       expect(first.classNames).toEqual(CIFAR10_CLASS_NAMES);
       expect(first.classNames[0]).toBe('airplane');
@@ -269,7 +270,7 @@ describe('CIFAR-10 JPEG copy (../shared/datasets/cifar10-jpeg, development machi
       expect(sum / xs.length).toBeGreaterThan(0.44);
       expect(sum / xs.length).toBeLessThan(0.5);
 
-      const second = loadCifar10Jpeg(undefined, { onLoad: (i) => infos.push(i) });
+      const second = loadCifar10Jpeg(undefined, { cacheDir, onLoad: (i) => infos.push(i) });
       const [a, b] = infos as [ImageFolderLoadInfo, ImageFolderLoadInfo];
       console.log(
         `CIFAR-10 JPEG: first load ${a.seconds.toFixed(2)} s (${a.source}), second ${b.seconds.toFixed(2)} s (${b.source}), cache ${b.cacheFile}`,

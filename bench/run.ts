@@ -1,0 +1,501 @@
+/**
+ * `npm run bench`: memory bandwidth, optimizer step time (tf ops vs fused loops) and training
+ * throughput, measured side by side in one run on this machine (issue 5, item 3).
+ *
+ * Usage: `npm run bench [-- --quick] [-- --json]`. With `--json` stdout carries one JSON object and
+ * the table goes to stderr; progress always goes to stderr.
+ */
+import * as os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../src/kernels/backend.js';
+import { buildLstmLanguageModel, buildMlp, buildResNet, buildVggCnn } from '../src/models/index.js';
+import { AdamW, type OptimizerKernel } from '../src/optimizers/index.js';
+import { classificationLoss, languageModelLoss } from '../src/training/index.js';
+import { UserInputError } from '../src/errors.js';
+
+type Backend = 'cpu' | 'wasm';
+type Path = 'tfjs' | 'fused';
+
+interface OptimizerStepRow {
+  optimizer: string;
+  predictionSteps: number;
+  params: number;
+  path: Path;
+  backend: Backend;
+  msPerStep: number | null;
+  gbPerSecond: number | null;
+  /** s = 1 only: the loss's own gradient time, measured alone and subtracted from `minimize`. */
+  gradientMs?: number;
+  /** s = 1 only: the whole `minimize` call, gradient included. */
+  minimizeMs?: number;
+  note?: string;
+}
+
+interface TrainingRow {
+  model: string;
+  backend: Backend;
+  optimizer: string;
+  predictionSteps: number;
+  samplesPerSecond: number;
+  unit: 'samples' | 'tokens';
+  msPerStep: number;
+  steps: number;
+}
+
+interface Settings {
+  json: boolean;
+  quick: boolean;
+}
+
+const KNOWN_FLAGS = ['--json', '--quick', '--help'];
+
+function parseArgs(argv: string[]): Settings {
+  for (const a of argv) {
+    if (!KNOWN_FLAGS.includes(a)) {
+      throw new UserInputError(`Unknown option '${a}': use ${KNOWN_FLAGS.join(', ')}.`);
+    }
+  }
+  if (argv.includes('--help')) {
+    console.log('npm run bench [-- --quick] [-- --json]');
+    process.exit(0);
+  }
+  return { json: argv.includes('--json'), quick: argv.includes('--quick') };
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Times `step` `reps` times after `warmup` calls and returns the per-call times in ms. Stops early
+ * (after at least 3 timed calls) once `budgetMs` is spent, so slow paths do not dominate the run.
+ */
+async function timeRepeated(
+  step: () => void | Promise<void>,
+  warmup: number,
+  reps: number,
+  budgetMs: number,
+): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await step();
+  const times: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await step();
+    times.push(performance.now() - t0);
+    if (times.length >= 3 && performance.now() - start > budgetMs) break;
+  }
+  return times;
+}
+
+// ---------------------------------------------------------------- memory bandwidth
+
+interface Bandwidth {
+  copyGBps: number;
+  triadGBps: number;
+}
+
+/**
+ * STREAM-style copy (a = b, 8 bytes/element) and triad (a = b + s·c, 12 bytes/element) in plain JS
+ * loops over 64 MiB Float32Arrays (far larger than any cache), best of several.
+ */
+function measureBandwidth(quick: boolean): Bandwidth {
+  const n = 16 * 1024 * 1024;
+  const a = new Float32Array(n);
+  const b = new Float32Array(n).fill(1);
+  const c = new Float32Array(n).fill(2);
+  a.fill(0); // touch every page first: first touch is expensive here and is not bandwidth
+  const reps = quick ? 4 : 10;
+  let copy = Infinity;
+  let triad = Infinity;
+  for (let r = 0; r < reps; r++) {
+    let t0 = performance.now();
+    for (let i = 0; i < n; i++) a[i] = b[i]!;
+    copy = Math.min(copy, performance.now() - t0);
+    const s = 0.5 + r;
+    t0 = performance.now();
+    for (let i = 0; i < n; i++) a[i] = b[i]! + s * c[i]!;
+    triad = Math.min(triad, performance.now() - t0);
+  }
+  if (!Number.isFinite(a[n - 1]!)) throw new Error('bandwidth loop produced a non-finite value');
+  return { copyGBps: (8 * n) / copy / 1e6, triadGBps: (12 * n) / triad / 1e6 };
+}
+
+// ---------------------------------------------------------------- optimizer step
+
+/** Bytes per parameter: s = 0 reads g, θ, m, v and writes θ, m, v. */
+const BYTES_S0 = 28;
+/**
+ * s = 1 adds the prediction pass: read θ, m, v, write the cached θ and θ̂ (20 bytes); the update
+ * then reads g, cached θ, m, v and writes θ, m, v (28). The least any s = 1 path must move.
+ */
+const BYTES_S1 = 48;
+
+const TENSOR_SIDE = 512;
+
+async function benchOptimizerStep(
+  backend: Backend,
+  params: number,
+  path: Path,
+  s: number,
+  quick: boolean,
+): Promise<OptimizerStepRow> {
+  const tensors = Math.round(params / (TENSOR_SIDE * TENSOR_SIDE));
+  const n = tensors * TENSOR_SIDE * TENSOR_SIDE;
+  const vars = Array.from({ length: tensors }, (_, i) =>
+    tf.variable(tf.randomNormal([TENSOR_SIDE, TENSOR_SIDE], 0, 0.1, 'float32', i), true, `b${i}`),
+  );
+  const grads: tf.NamedTensorMap = Object.fromEntries(
+    vars.map((v, i) => [
+      v.name,
+      tf.randomNormal([TENSOR_SIDE, TENSOR_SIDE], 0, 1, 'float32', 1000 + i),
+    ]),
+  );
+  const weights = vars.map((_, i) => tf.fill([TENSOR_SIDE, TENSOR_SIDE], 0.001 * (i + 1)));
+  // A cheap loss whose gradient is a constant per tensor: Σ sum(v ⊙ w).
+  const loss = () => tf.addN(vars.map((v, i) => v.mul(weights[i]!).sum())) as tf.Scalar;
+  const optimizer = new AdamW({ learningRate: 1e-3, weightDecay: 1e-2, predictionSteps: s });
+  optimizer.kernel = path satisfies OptimizerKernel;
+  const reps = quick ? 3 : 9;
+  const budget = quick ? 2000 : 5000;
+  const row: OptimizerStepRow = {
+    optimizer: 'adamw',
+    predictionSteps: s,
+    params: n,
+    path,
+    backend,
+    msPerStep: null,
+    gbPerSecond: null,
+  };
+  try {
+    if (s === 0) {
+      const times = await timeRepeated(() => optimizer.applyGradients(grads), 2, reps, budget);
+      row.msPerStep = median(times);
+      row.gbPerSecond = (BYTES_S0 * n) / row.msPerStep / 1e6;
+    } else {
+      const gradTimes = await timeRepeated(
+        () => {
+          const { value, grads: g } = tf.variableGrads(loss, vars);
+          value.dispose();
+          tf.dispose(g);
+        },
+        1,
+        reps,
+        budget,
+      );
+      const minTimes = await timeRepeated(
+        () => void optimizer.minimize(loss, false, vars),
+        2,
+        reps,
+        budget,
+      );
+      row.gradientMs = median(gradTimes);
+      row.minimizeMs = median(minTimes);
+      row.msPerStep = Math.max(row.minimizeMs - row.gradientMs, 0);
+      row.gbPerSecond = row.msPerStep > 0 ? (BYTES_S1 * n) / row.msPerStep / 1e6 : null;
+    }
+  } finally {
+    optimizer.dispose();
+    tf.dispose([...vars, ...Object.values(grads), ...weights]);
+  }
+  return row;
+}
+
+// ---------------------------------------------------------------- training throughput
+
+interface TrainingCase {
+  name: string;
+  unit: 'samples' | 'tokens';
+  /** Builds the model and one fixed random batch; returns the loss closure and what to dispose. */
+  setup(): {
+    variables: tf.Variable[];
+    loss: () => tf.Scalar;
+    size: number;
+    dispose(): void;
+  };
+}
+
+function randomLabels(n: number, classes: number, seed: number): tf.Tensor1D {
+  return tf.tidy(
+    () => tf.randomUniform([n], 0, classes, 'float32', seed).floor().toInt() as tf.Tensor1D,
+  );
+}
+
+function classifierCase(
+  name: string,
+  build: () => tf.LayersModel,
+  inputShape: number[],
+  batch: number,
+): TrainingCase {
+  return {
+    name,
+    unit: 'samples',
+    setup() {
+      const model = build();
+      const x = tf.randomNormal([batch, ...inputShape], 0, 1, 'float32', 7);
+      const y = randomLabels(batch, 10, 8);
+      return {
+        variables: model.trainableWeights.map((w) => w.read() as tf.Variable),
+        loss: () => classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, 10),
+        size: batch,
+        dispose() {
+          tf.dispose([x, y]);
+          model.dispose();
+        },
+      };
+    },
+  };
+}
+
+const VOCAB = 10_000;
+const BPTT = 35;
+const LM_BATCH = 20;
+
+const TRAINING_CASES: TrainingCase[] = [
+  classifierCase(
+    'MLP 784-256-256-10, batch 128',
+    () => buildMlp({ inputShape: [784], numClasses: 10, seed: 1 }),
+    [784],
+    128,
+  ),
+  classifierCase(
+    'VGG CNN (default: 3 blocks × 2 conv), 32×32×3, batch 64',
+    () => buildVggCnn({ inputShape: [32, 32, 3], numClasses: 10, seed: 1 }),
+    [32, 32, 3],
+    64,
+  ),
+  classifierCase(
+    'ResNet-8, 28×28×1, batch 64',
+    () => buildResNet({ inputShape: [28, 28, 1], numClasses: 10, depth: 8, seed: 1 }),
+    [28, 28, 1],
+    64,
+  ),
+  {
+    name: `LSTM LM, vocab 10k, 128 units, 1 layer, bptt ${BPTT}, batch ${LM_BATCH}`,
+    unit: 'tokens',
+    setup() {
+      const lm = buildLstmLanguageModel({
+        vocabSize: VOCAB,
+        embeddingSize: 128,
+        hiddenSize: 128,
+        layers: 1,
+        dropout: 0,
+        tieWeights: false,
+        seed: 1,
+      });
+      const x = tf.tidy(() =>
+        tf.randomUniform([LM_BATCH, BPTT], 0, VOCAB, 'float32', 9).floor().toInt(),
+      );
+      const y = tf.tidy(() =>
+        tf.randomUniform([LM_BATCH, BPTT], 0, VOCAB, 'float32', 10).floor().toInt(),
+      );
+      const state = lm.zeroState(LM_BATCH);
+      return {
+        variables: lm.model.trainableWeights.map((w) => w.read() as tf.Variable),
+        loss: () => {
+          const [logits] = lm.model.apply([x, ...state], { training: true }) as tf.Tensor[];
+          return languageModelLoss(logits!, y, VOCAB);
+        },
+        size: LM_BATCH * BPTT,
+        dispose() {
+          tf.dispose([x, y, ...state]);
+          lm.model.dispose();
+        },
+      };
+    },
+  },
+];
+
+async function benchTraining(
+  c: TrainingCase,
+  backend: Backend,
+  quick: boolean,
+): Promise<TrainingRow[]> {
+  const rows: TrainingRow[] = [];
+  const setup = c.setup();
+  try {
+    for (const s of [0, 1]) {
+      const optimizer = new AdamW({ learningRate: 1e-3, weightDecay: 1e-2, predictionSteps: s });
+      try {
+        const times = await timeRepeated(
+          async () => {
+            const cost = optimizer.minimize(setup.loss, true, setup.variables)!;
+            await cost.data(); // the step is finished when its loss can be read
+            cost.dispose();
+          },
+          2,
+          quick ? 3 : 6,
+          quick ? 4000 : 12000,
+        );
+        const ms = median(times);
+        rows.push({
+          model: c.name,
+          backend,
+          optimizer: 'adamw',
+          predictionSteps: s,
+          samplesPerSecond: (setup.size * 1000) / ms,
+          unit: c.unit,
+          msPerStep: ms,
+          steps: times.length,
+        });
+      } finally {
+        optimizer.dispose();
+      }
+    }
+  } finally {
+    setup.dispose();
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- report
+
+function machineLine(): string {
+  const cpus = os.cpus();
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  return (
+    `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} logical cores, ` +
+    `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, ` +
+    `Node ${process.version}, tfjs ${tf.version.tfjs}; load average at start ${load}`
+  );
+}
+
+function fmt(x: number | null | undefined, digits = 1): string {
+  return x === null || x === undefined ? '—' : x.toFixed(digits);
+}
+
+function table(
+  machine: string,
+  bw: Bandwidth,
+  steps: OptimizerStepRow[],
+  training: TrainingRow[],
+): string {
+  const out: string[] = [];
+  out.push(`Machine: ${machine}`, '');
+  out.push(
+    `Memory bandwidth (JS loops, 64 MiB arrays, best of runs): copy ${fmt(bw.copyGBps)} GB/s, ` +
+      `triad ${fmt(bw.triadGBps)} GB/s`,
+    '',
+  );
+  const peak = Math.max(bw.copyGBps, bw.triadGBps);
+  out.push('Optimizer step, AdamW, 512×512 tensors');
+  out.push(
+    `(s=0: applyGradients, ${BYTES_S0} B/param; s=1: minimize minus the loss's own gradient time, ` +
+      `${BYTES_S1} B/param)`,
+  );
+  out.push('| backend | params | s | path | ms/step | GB/s | % of bandwidth | note |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  for (const r of steps) {
+    const pct = r.gbPerSecond === null ? null : (100 * r.gbPerSecond) / peak;
+    const extra =
+      r.predictionSteps === 1 && r.minimizeMs !== undefined
+        ? `minimize ${fmt(r.minimizeMs)} ms − gradient ${fmt(r.gradientMs)} ms`
+        : '';
+    out.push(
+      `| ${r.backend} | ${(r.params / 1e6).toFixed(1)}M | ${r.predictionSteps} | ${r.path} | ` +
+        `${fmt(r.msPerStep, 2)} | ${fmt(r.gbPerSecond)} | ${fmt(pct, 0)} | ${r.note ?? extra} |`,
+    );
+  }
+  out.push('');
+  out.push('Training throughput, AdamW (lr 1e-3, λ 1e-2), fixed random batch');
+  out.push('| model | backend | s=0 /s | s=1 /s | unit | s=1 / s=0 time |');
+  out.push('|---|---|---|---|---|---|');
+  for (const r0 of training.filter((r) => r.predictionSteps === 0)) {
+    const r1 = training.find(
+      (r) => r.predictionSteps === 1 && r.model === r0.model && r.backend === r0.backend,
+    );
+    out.push(
+      `| ${r0.model} | ${r0.backend} | ${fmt(r0.samplesPerSecond)} | ${fmt(r1?.samplesPerSecond)} | ` +
+        `${r0.unit} | ${r1 ? (r1.msPerStep / r0.msPerStep).toFixed(3) : '—'} |`,
+    );
+  }
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const settings = parseArgs(process.argv.slice(2));
+  const machine = machineLine();
+  log(`bench: ${machine}`);
+  const bw = measureBandwidth(settings.quick);
+  log(`bench: bandwidth copy ${fmt(bw.copyGBps)} GB/s, triad ${fmt(bw.triadGBps)} GB/s`);
+
+  const steps: OptimizerStepRow[] = [];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await selectBackend(backend);
+    for (const params of [1_048_576, 10_485_760]) {
+      for (const path of ['tfjs', 'fused'] as const) {
+        for (const s of [0, 1]) {
+          // tf ops on cpu take ~0.2 s per 1M parameters: at 10M a step is seconds, so skip it.
+          if (backend === 'cpu' && path === 'tfjs' && params > 2e6) {
+            const small = steps.find(
+              (r) => r.backend === 'cpu' && r.path === 'tfjs' && r.predictionSteps === s,
+            );
+            const projected = small?.msPerStep ? (small.msPerStep * params) / small.params : null;
+            if (projected === null || projected > 1500) {
+              steps.push({
+                optimizer: 'adamw',
+                predictionSteps: s,
+                params,
+                path,
+                backend,
+                msPerStep: null,
+                gbPerSecond: null,
+                note: `skipped: 1M took ${fmt(small?.msPerStep)} ms, so ~${fmt(projected, 0)} ms per step at 10M`,
+              });
+              continue;
+            }
+          }
+          const row = await benchOptimizerStep(backend, params, path, s, settings.quick);
+          log(
+            `bench: step ${backend} ${params} s=${s} ${path}: ${fmt(row.msPerStep, 2)} ms, ${fmt(row.gbPerSecond)} GB/s`,
+          );
+          steps.push(row);
+        }
+      }
+    }
+  }
+
+  const training: TrainingRow[] = [];
+  await selectBackend('wasm');
+  for (const c of TRAINING_CASES) {
+    const rows = await benchTraining(c, 'wasm', settings.quick);
+    for (const r of rows) {
+      log(`bench: train ${r.model} s=${r.predictionSteps}: ${fmt(r.samplesPerSecond)} ${r.unit}/s`);
+    }
+    training.push(...rows);
+  }
+
+  const text = table(machine, bw, steps, training);
+  if (settings.json) {
+    const result = {
+      machine,
+      memoryBandwidthGBps: Math.max(bw.copyGBps, bw.triadGBps),
+      memoryBandwidth: { ...bw, method: 'plain JS loops over 64 MiB Float32Arrays, best of runs' },
+      bytesPerParam: { predictionSteps0: BYTES_S0, predictionSteps1: BYTES_S1 },
+      training,
+      optimizerStep: steps,
+    };
+    process.stderr.write(`${text}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${text}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UserInputError) {
+    log(`bench: ${error.message}`);
+    process.exit(2);
+  }
+  throw error;
+});

@@ -5,7 +5,9 @@
  * Usage: `npm run bench [-- --quick] [-- --json]`. With `--json` stdout carries one JSON object and
  * the table goes to stderr; progress always goes to stderr.
  */
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/kernels/backend.js';
@@ -376,6 +378,47 @@ async function benchTraining(
   return rows;
 }
 
+// ---------------------------------------------------------------- PyTorch
+
+interface TorchResult {
+  torchVersion: string;
+  threads: number;
+  blas: string[];
+  malloc: string;
+  optimizerStep: OptimizerStepRow[];
+  training: (Omit<TrainingRow, 'backend' | 'steps'> & { backend: 'torch' })[];
+}
+
+const PYTHON = '/usr/bin/python3';
+/** glibc malloc tuned as in PERF-NOTES: PyTorch trains 2.6–4× faster here and times steadily. */
+const TORCH_ENV = { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '68719476736' };
+
+/** Runs bench/torch_bench.py when /usr/bin/python3 has torch; null (with the reason logged) if not. */
+function runTorch(quick: boolean): TorchResult | null {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    log(`bench: no PyTorch rows: ${PYTHON} -c "import torch" failed`);
+    return null;
+  }
+  const script = fileURLToPath(new URL('./torch_bench.py', import.meta.url));
+  const run = spawnSync(PYTHON, [script, ...(quick ? ['--quick'] : [])], {
+    encoding: 'utf8',
+    env: { ...process.env, ...TORCH_ENV },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (run.status !== 0) {
+    log(`bench: torch_bench.py failed (exit ${run.status}): ${run.stderr.slice(-2000)}`);
+    return null;
+  }
+  const parsed = JSON.parse(run.stdout) as Omit<TorchResult, 'malloc'>;
+  return {
+    ...parsed,
+    malloc: Object.entries(TORCH_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+  };
+}
+
 // ---------------------------------------------------------------- report
 
 function machineLine(): string {
@@ -405,6 +448,7 @@ function table(
   bw: Bandwidth,
   steps: OptimizerStepRow[],
   training: TrainingRow[],
+  torch: TorchResult | null,
 ): string {
   const out: string[] = [];
   out.push(`Machine: ${machine}`, '');
@@ -445,6 +489,33 @@ function table(
       `| ${r0.model} | ${r0.backend} | ${fmt(r0.samplesPerSecond)} | ${fmt(r1?.samplesPerSecond)} | ` +
         `${r0.unit} | ${r1 ? (r1.msPerStep / r0.msPerStep).toFixed(3) : '—'} |`,
     );
+  }
+  if (torch) {
+    out.push('');
+    out.push(
+      `PyTorch ${torch.torchVersion}, ${torch.threads} threads, BLAS ${torch.blas.join(' ') || 'unknown'}, ` +
+        `${torch.malloc}`,
+    );
+    out.push('| what | torch | best TF.js | TF.js / torch (speed) |');
+    out.push('|---|---|---|---|');
+    for (const r of torch.optimizerStep) {
+      const ours = steps
+        .filter((x) => x.params === r.params && x.predictionSteps === 0 && x.msPerStep !== null)
+        .sort((a, b) => a.msPerStep! - b.msPerStep!)[0];
+      out.push(
+        `| AdamW step ${(r.params / 1e6).toFixed(1)}M, s=0 | ${fmt(r.msPerStep, 2)} ms | ` +
+          `${ours ? `${fmt(ours.msPerStep, 2)} ms (${ours.backend} ${ours.path})` : '—'} | ` +
+          `${ours ? (r.msPerStep! / ours.msPerStep!).toFixed(2) : '—'} |`,
+      );
+    }
+    for (const r of torch.training) {
+      const ours = training.find((x) => x.model === r.model && x.predictionSteps === 0);
+      out.push(
+        `| ${r.model} | ${fmt(r.samplesPerSecond)} ${r.unit}/s | ` +
+          `${ours ? `${fmt(ours.samplesPerSecond)} (${ours.backend})` : '—'} | ` +
+          `${ours ? (ours.samplesPerSecond / r.samplesPerSecond).toFixed(3) : '—'} |`,
+      );
+    }
   }
   return out.join('\n');
 }
@@ -504,7 +575,8 @@ async function main(): Promise<void> {
     training.push(...rows);
   }
 
-  const text = table(machine, bw, steps, training);
+  const torch = runTorch(settings.quick);
+  const text = table(machine, bw, steps, training, torch);
   if (settings.json) {
     const result = {
       machine,
@@ -518,6 +590,7 @@ async function main(): Promise<void> {
       bytesPerParam: { predictionSteps0: BYTES_S0, predictionSteps1: BYTES_S1 },
       training,
       optimizerStep: steps,
+      ...(torch ? { torch } : {}),
     };
     process.stderr.write(`${text}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,0 +1,163 @@
+"""PyTorch side of `npm run bench`: the same AdamW step and models, same shapes, on this machine.
+
+Run by bench/run.ts with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 (glibc malloc tuned:
+2.6-4x faster training here) and 2 threads. Prints one JSON object on stdout.
+Usage: python3 bench/torch_bench.py [--quick]
+"""
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+QUICK = "--quick" in sys.argv
+torch.set_num_threads(2)
+torch.manual_seed(0)
+
+
+def timed(step, warmup, reps, budget_s):
+    for _ in range(warmup):
+        step()
+    times = []
+    start = time.perf_counter()
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+        if len(times) >= 3 and time.perf_counter() - start > budget_s:
+            break
+    return times
+
+
+def blas_library():
+    """The BLAS shared object actually mapped after a matmul (Debian switches it by alternative)."""
+    torch.randn(64, 64) @ torch.randn(64, 64)
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.lower() or "mkl" in line.lower()}
+    return sorted(p for p in libs if p.startswith("/"))
+
+
+def optimizer_step(params):
+    tensors = round(params / (512 * 512))
+    ps = [nn.Parameter(torch.randn(512, 512) * 0.1) for _ in range(tensors)]
+    for p in ps:
+        p.grad = torch.randn(512, 512)
+    opt = torch.optim.AdamW(ps, lr=1e-3, weight_decay=1e-2)
+    times = timed(opt.step, 2, 3 if QUICK else 9, 2 if QUICK else 5)
+    ms = statistics.median(times)
+    n = tensors * 512 * 512
+    return {
+        "optimizer": "adamw",
+        "predictionSteps": 0,
+        "params": n,
+        "path": "torch.optim.AdamW (foreach default)",
+        "backend": "torch",
+        "msPerStep": ms,
+        "gbPerSecond": 28 * n / ms / 1e6,
+    }
+
+
+def mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                         nn.Linear(256, 10))
+
+
+def vgg(widths=(32, 64, 128), convs=2):
+    layers, c = [], 3
+    for w in widths:
+        for _ in range(convs):
+            layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU()]
+            c = w
+        layers.append(nn.MaxPool2d(2))
+    side = 32 // 2 ** len(widths)
+    layers += [nn.Flatten(), nn.Linear(c * side * side, 128), nn.ReLU(), nn.Linear(128, 10)]
+    return nn.Sequential(*layers)
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.b1 = nn.BatchNorm2d(cout)
+        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.b2 = nn.BatchNorm2d(cout)
+        self.pad = cout - cin
+        self.stride = stride
+
+    def forward(self, x):
+        out = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
+        short = x
+        if self.stride != 1 or self.pad:  # option A: subsample and zero-pad channels
+            short = F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, 0, self.pad))
+        return F.relu(out + short)
+
+
+def resnet(depth=8, width=16, cin=1):
+    n = (depth - 2) // 6
+    layers = [nn.Conv2d(cin, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    c = width
+    for stage, w in enumerate((width, 2 * width, 4 * width)):
+        for b in range(n):
+            layers.append(Block(c, w, 2 if stage > 0 and b == 0 else 1))
+            c = w
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10)]
+    return nn.Sequential(*layers)
+
+
+class LstmLm(nn.Module):
+    def __init__(self, vocab=10000, emb=128, hidden=128):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, emb)
+        self.lstm = nn.LSTM(emb, hidden, 1, batch_first=True)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, x):
+        y, _ = self.lstm(self.emb(x))
+        return self.out(y)
+
+
+def training():
+    cases = [
+        ("MLP 784-256-256-10, batch 128", mlp(), torch.randn(128, 784), 10, "samples", 128),
+        ("VGG CNN (default: 3 blocks × 2 conv), 32×32×3, batch 64", vgg(), torch.randn(64, 3, 32, 32),
+         10, "samples", 64),
+        ("ResNet-8, 28×28×1, batch 64", resnet(), torch.randn(64, 1, 28, 28), 10, "samples", 64),
+        ("LSTM LM, vocab 10k, 128 units, 1 layer, bptt 35, batch 20", LstmLm(),
+         torch.randint(0, 10000, (20, 35)), 10000, "tokens", 700),
+    ]
+    rows = []
+    for name, model, x, classes, unit, size in cases:
+        y = torch.randint(0, classes, x.shape[:2] if unit == "tokens" else (x.shape[0],))
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+        model.train()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            logits = model(x)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            loss.backward()
+            opt.step()
+            loss.item()
+
+        ms = statistics.median(timed(step, 2, 3 if QUICK else 6, 4 if QUICK else 12))
+        rows.append({"model": name, "backend": "torch", "optimizer": "adamw", "predictionSteps": 0,
+                     "samplesPerSecond": size * 1000 / ms, "unit": unit, "msPerStep": ms})
+    return rows
+
+
+def main():
+    result = {
+        "torchVersion": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "blas": blas_library(),
+        "optimizerStep": [optimizer_step(p) for p in (1_048_576, 10_485_760)],
+        "training": training(),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 import { UserInputError } from '../errors.js';
+import { NonFiniteGradientError } from '../optimizers/index.js';
 import { buildProgram } from './program.js';
 
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof UserInputError) {
-    // A user error is one line and a non-zero exit, never a stack trace.
+  // A user error, or a run that diverged, is one line and a non-zero exit, never a stack trace.
+  if (error instanceof UserInputError || error instanceof NonFiniteGradientError) {
     process.stderr.write(`weight-prediction: ${error.message}\n`);
-    process.exit(2);
+    process.exit(error instanceof UserInputError ? 2 : 3);
   }
   throw error;
 }

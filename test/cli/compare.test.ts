@@ -176,6 +176,20 @@ describe('bad input: one line naming the flag, a non-zero exit, no stack trace',
     ],
     [['train', '--task', 'fashion-resnet', '--data-dir', badIdxDir()], /truncated/i],
     [['train', '--task', 'gutenberg-tiny', '--config', emptyTextConfig()], /empty/i],
+    [
+      [
+        'train',
+        '--task',
+        'mnist-tiny',
+        '--lr',
+        '1e30',
+        '--epochs',
+        '1',
+        '--out',
+        path.join(root, 'nan'),
+      ],
+      /non-finite gradient .* weights and state were left unchanged/,
+    ],
   ])('%s', (args, message) => {
     const run = cli(...args);
     expect(run.code).not.toBe(0);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../files.js';
 
 /** Environment variable naming the cache folder (wins over `$XDG_CACHE_HOME`). */
 export const CACHE_ENV = 'WEIGHT_PREDICTION_CACHE';
@@ -53,8 +54,7 @@ function payloadDigest(sections: readonly Uint8Array[]): string {
 }
 
 /**
- * Writes a cache file atomically: a temp file in the same folder (named by pid and a random suffix
- * so concurrent writers never share one), fsync, rename over `file`, fsync the folder. Layout:
+ * Writes a cache file atomically (see `writeFileAtomic`). Layout:
  * magic, uint32 header length, JSON header (`key`, `meta`, section lengths, SHA-256 of the
  * sections), then each section, each padded to 8 bytes. Sections are written one by one rather than
  * concatenated, so a 180 MB payload is not copied first.
@@ -78,45 +78,20 @@ export function writeCacheFile(
   MAGIC.copy(lead);
   lead.writeUInt32LE(json.length, MAGIC.length);
   const zeros = new Uint8Array(ALIGN);
-  const tmp = path.join(
-    dir,
-    `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`,
-  );
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    let offset = 0;
-    const put = (bytes: Uint8Array) => {
-      let done = 0;
-      while (done < bytes.byteLength) {
-        done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
-      }
-      offset += bytes.byteLength;
-    };
-    put(lead);
-    put(json);
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const put = (bytes: Uint8Array) => {
+    chunks.push(bytes);
+    offset += bytes.byteLength;
+  };
+  put(lead);
+  put(json);
+  put(zeros.subarray(0, padding(offset)));
+  for (const section of sections) {
+    put(section);
     put(zeros.subarray(0, padding(offset)));
-    for (const section of sections) {
-      put(section);
-      put(zeros.subarray(0, padding(offset)));
-    }
-    fs.fsyncSync(fd);
-  } catch (error) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw error;
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
-  try {
-    const dirFd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
-  } catch {
-    // Some platforms cannot fsync a folder; the rename is still atomic there.
-  }
+  writeFileAtomic(file, chunks);
 }
 
 /** The sections and metadata of a valid cache file. */

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserInputError } from '../errors.js';
-import { writeFileAtomic } from '../training/files.js';
+import { writeFileAtomic } from '../files.js';
 import { SUMMARY_FILE } from '../training/loop.js';
 import { comparisonCells, resolveRun, type Overrides, type RunConfig } from './config.js';
 

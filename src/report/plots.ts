@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from '../training/files.js';
+import { writeFileAtomic } from '../files.js';
 import type { CurvePoint, TaskAnalysis } from './analysis.js';
 
 /** One rendered figure. */

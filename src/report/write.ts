@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { UserInputError } from '../errors.js';
-import { ensureWritableDir, writeFileAtomic } from '../training/files.js';
+import { ensureWritableDir, writeFileAtomic } from '../files.js';
 import type { EpochRecord, MetricName, RunSummary } from '../training/log-format.js';
 import {
   analyzeRuns,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../errors.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../files.js';
 import type { MetricsRecord } from './log-format.js';
 
 /**

@@ -36,5 +36,5 @@ export {
   type CheckpointState,
   type NamedArray,
 } from './checkpoint.js';
-export { writeFileAtomic, ensureWritableDir, JsonLinesWriter } from './files.js';
+export { writeFileAtomic, ensureWritableDir, JsonLinesWriter } from '../files.js';
 export { createProgress, type ProgressDisplay, type ProgressMode } from './progress.js';

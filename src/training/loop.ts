@@ -24,7 +24,7 @@ import {
   validateCheckpoint,
   type CheckpointState,
 } from './checkpoint.js';
-import { ensureWritableDir, JsonLinesWriter, writeFileAtomic } from './files.js';
+import { ensureWritableDir, JsonLinesWriter, writeFileAtomic } from '../files.js';
 import type {
   EpochRecord,
   MetricName,

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserInputError } from '../errors.js';
+import { UserInputError } from './errors.js';
 
 /** fsync a directory so a rename inside it survives a crash (a no-op where unsupported). */
 function syncDir(dir: string): void {
@@ -16,15 +16,32 @@ function syncDir(dir: string): void {
 }
 
 /**
- * Writes `data` to `file` atomically: a temp file in the same folder, fsync, rename over the
- * target, fsync the folder. A crash leaves either the old file or the new one, never a mix.
+ * Writes `data` to `file` atomically: a temp file in the same folder (named by pid and a random
+ * suffix, so concurrent writers never share one), fsync, rename over the target, fsync the folder.
+ * A crash leaves either the old file or the new one, never a mix. `data` may be a list of chunks,
+ * written in order, so a large payload need not be concatenated first.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+export function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array | readonly Uint8Array[],
+): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const suffix = Math.random().toString(36).slice(2, 10);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${suffix}.tmp`);
+  const chunks =
+    typeof data === 'string'
+      ? [Buffer.from(data, 'utf8')]
+      : data instanceof Uint8Array
+        ? [data]
+        : data;
   const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    for (const chunk of chunks) {
+      let done = 0;
+      while (done < chunk.byteLength) {
+        done += fs.writeSync(fd, chunk, done, chunk.byteLength - done);
+      }
+    }
     fs.fsyncSync(fd);
   } catch (error) {
     fs.closeSync(fd);

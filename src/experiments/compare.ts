@@ -89,6 +89,9 @@ export async function executeSweep(
   },
 ): Promise<WorkerResult[]> {
   const jobs = Math.max(1, Math.min(options.jobs ?? os.availableParallelism(), plan.runs.length));
+  // Each worker gets its share of the cores for the native kernels' threads (OpenBLAS and the
+  // addon's pool): more threads than cores make their spin-waits fight each other.
+  const threadsPerJob = Math.max(1, Math.floor(os.availableParallelism() / jobs));
   const results: WorkerResult[] = [];
   let next = 0;
   let done = 0;
@@ -97,7 +100,7 @@ export async function executeSweep(
       const run = plan.runs[next++]!;
       const result = existsSync(path.join(run.dir, SUMMARY_FILE))
         ? { run, ok: true, skipped: true, seconds: 0, message: 'already finished' }
-        : await runWorker(run, options.spawnArgs);
+        : await runWorker(run, options.spawnArgs, threadsPerJob);
       results.push(result);
       options.onResult?.(result, ++done, plan.runs.length);
     }
@@ -106,7 +109,7 @@ export async function executeSweep(
   return results;
 }
 
-function runWorker(run: PlannedRun, spawnArgs: string[]): Promise<WorkerResult> {
+function runWorker(run: PlannedRun, spawnArgs: string[], threads: number): Promise<WorkerResult> {
   mkdirSync(run.dir, { recursive: true });
   const configFile = path.join(run.dir, 'run-config.json');
   writeFileAtomic(configFile, JSON.stringify(run.config, null, 2) + '\n');
@@ -116,7 +119,10 @@ function runWorker(run: PlannedRun, spawnArgs: string[]): Promise<WorkerResult> 
     const child = spawn(
       command!,
       [...args, 'train', '--run-config', configFile, '--out', run.dir, '--resume', '--quiet'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { WEIGHT_PREDICTION_THREADS: String(threads), ...process.env },
+      },
     );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UserInputError } from '../errors.js';
 import { registerCpuTrainingKernels } from './cpu.js';
+import { nativeKernels, nativeUnavailableReason } from './native.js';
 import { registerWasmTrainingKernels } from './wasm.js';
 
 export type BackendPreference = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
@@ -68,12 +69,23 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
   return useCpu();
 }
 
-/** One line for logs: the backend in use, and for wasm whether SIMD is on and how many threads. */
+/**
+ * One line for logs: the backend in use, for wasm whether SIMD is on and how many threads, and
+ * whether the native addon runs the matmuls, convolutions and Adam steps (and on how many threads).
+ */
 export function describeBackend(): string {
   const name = tf.getBackend();
-  if (name !== 'wasm') return name;
-  const simd = tf.env().getFlags()['WASM_HAS_SIMD_SUPPORT'];
-  const simdText = simd === undefined ? 'SIMD unknown' : simd ? 'SIMD on' : 'SIMD off';
-  const threads = getThreadsCount();
-  return `wasm (${simdText}, ${threads} thread${threads === 1 ? '' : 's'})`;
+  if (name === 'tensorflow') return name;
+  let text = name;
+  if (name === 'wasm') {
+    const simd = tf.env().getFlags()['WASM_HAS_SIMD_SUPPORT'];
+    const simdText = simd === undefined ? 'SIMD unknown' : simd ? 'SIMD on' : 'SIMD off';
+    const threads = getThreadsCount();
+    text = `wasm (${simdText}, ${threads} thread${threads === 1 ? '' : 's'})`;
+  }
+  const native = nativeKernels();
+  if (native === null) return `${text}, native addon off: ${nativeUnavailableReason() ?? ''}`;
+  const { pool, blas } = native.threads();
+  const scope = name === 'wasm' ? 'matmul, conv and Adam steps' : 'Adam steps';
+  return `${text} + native addon (${scope}; ${pool} threads, OpenBLAS ${blas})`;
 }

@@ -7,7 +7,9 @@
  * kernels here fill those gaps using the backend's own XNNPACK matmul and transpose.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeKernels } from './native.js';
 import { replaceKernels } from './replace.js';
+import { registerNativeWasmKernels } from './wasm-native.js';
 import type { BackendWasmLike, DataId, KernelArgs, TensorInfo } from './types.js';
 
 const BACKEND = 'wasm';
@@ -485,8 +487,9 @@ let registered = false;
 /**
  * Registers the training kernels on the wasm backend: `Conv2DBackpropFilter`,
  * `Conv2DBackpropInput` (im2col + XNNPACK, 2–8× faster than the stock direct loop),
- * `UnsortedSegmentSum`, `Tile` and `MaxPoolGrad` (the stock ones were 3–90× slower), and transpose-first wrappers around `BatchMatMul` and
- * `_FusedMatMul`. Idempotent. Call it after importing `@tensorflow/tfjs-backend-wasm`, before or
+ * `UnsortedSegmentSum`, `Tile` and `MaxPoolGrad` (the stock ones were 3–90× slower), and
+ * transpose-first wrappers around `BatchMatMul` and `_FusedMatMul`; with the native addon loaded,
+ * native matmul and convolution kernels on top (see wasm-native.ts). Idempotent. Call it after importing `@tensorflow/tfjs-backend-wasm`, before or
  * after `tf.setBackend('wasm')`.
  */
 export function registerWasmTrainingKernels(): void {
@@ -505,5 +508,9 @@ export function registerWasmTrainingKernels(): void {
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);
   });
+  // With the native addon, matmuls and convolutions move to OpenBLAS on all cores; the kernels
+  // above stay as their fallback for the cases the addon does not cover.
+  const native = nativeKernels();
+  if (native) registerNativeWasmKernels(native);
   registered = true;
 }

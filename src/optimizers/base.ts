@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../errors.js';
 import { FusedSteps, fusedKernelOf, type FusedStep } from '../kernels/fused/index.js';
+import { nativeKernels } from '../kernels/native.js';
 import {
   predictedLearningRates,
   predictionCoefficients,
@@ -117,8 +118,9 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
    *   variables and state in place in one pass, and the prediction's θ_t cache is a Float32Array
    *   per variable allocated once; other rules and backends use tf ops.
    * - `'tfjs'`: always tf ops (the reference the fused loops are tested against).
-   * - `'auto'` (default): fused on the cpu backend, where it measured 27–37× faster than tf ops;
-   *   tf ops on wasm, where the JS loops measured no faster than TF.js's own kernels.
+   * - `'auto'` (default): fused on the cpu backend, where even the JS loops measured 27–37× faster
+   *   than tf ops; on wasm only when the native addon is loaded (src/kernels/native.ts), since the
+   *   JS loops measured no faster there than TF.js's own kernels.
    * All compute the same math with the same float64 scalars and agree to float32 rounding. Not
    * part of `getConfig`: it changes how, not what, the optimizer computes.
    *
@@ -134,7 +136,7 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   set kernel(value: OptimizerKernel) {
     if (!KERNELS.includes(value)) {
       throw new UserInputError(
-        `${this.getClassName()}: kernel ${JSON.stringify(value)} is not one of ${KERNELS.map((k) => `'${k}'`).join(', ')}; use 'auto' (fused loops on cpu), 'fused' (fused loops on cpu and wasm) or 'tfjs' (tf ops everywhere)`,
+        `${this.getClassName()}: kernel ${JSON.stringify(value)} is not one of ${KERNELS.map((k) => `'${k}'`).join(', ')}; use 'auto' (fused loops on cpu, and on wasm with the native addon), 'fused' (fused loops on cpu and wasm) or 'tfjs' (tf ops everywhere)`,
       );
     }
     this.kernel_ = value;
@@ -233,7 +235,9 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
    */
   private fusedStep(variables: readonly tf.Variable[]): FusedStep | null {
     if (this.kernel_ === 'tfjs' || !this.fused) return null;
-    if (this.kernel_ === 'auto' && tf.getBackend() !== 'cpu') return null;
+    if (this.kernel_ === 'auto' && tf.getBackend() !== 'cpu' && nativeKernels() === null) {
+      return null;
+    }
     return this.fused.stepOn(variables);
   }
 

@@ -1,10 +1,12 @@
 import type { AdamRuleOptions } from '../../rules/adam.js';
+import { nativeKernels } from '../native.js';
 import type { FusedRuleKernel } from './types.js';
 
 /**
  * Adam / AdamW (`rules/adam.ts`) as single-pass loops. Per element of an update it reads θ, g, m,
  * v (and vMax) once and writes θ, m, v (and vMax) once: 28 bytes (36 with AMSGrad) instead of a
- * pass and a fresh tensor per tf op.
+ * pass and a fresh tensor per tf op. The native addon runs the same arithmetic in C++ on all cores
+ * (native/adam.cc, bit-identical); these JS loops are its fallback.
  */
 export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
   const { beta1, beta2, epsilon, amsgrad, decoupledWeightDecay } = o;
@@ -13,7 +15,12 @@ export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
       // θ̂ = a·θ − b·m̂/(√v̂ + ε), with m̂ = m/bc1 and √v̂ = √v/√bc2 (v, never vMax).
       const bc1 = 1 - beta1 ** completed;
       const invSqrtBc2 = 1 / Math.sqrt(1 - beta2 ** completed);
-      predictLoop(theta, cache, state[0]!, state[1]!, a, b / bc1, invSqrtBc2, epsilon);
+      const native = nativeKernels();
+      if (native) {
+        native.adamPredict(theta, cache, state[0]!, state[1]!, a, b / bc1, invSqrtBc2, epsilon);
+      } else {
+        predictLoop(theta, cache, state[0]!, state[1]!, a, b / bc1, invSqrtBc2, epsilon);
+      }
     },
 
     update(thetaIn, thetaOut, grad, gradScale, state, { step, learningRate: lr, weightDecay: wd }) {
@@ -31,7 +38,25 @@ export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
         epsilon,
       };
       const [m, v, vMax] = state as [Float32Array, Float32Array, Float32Array?];
-      if (amsgrad) amsgradLoop(thetaIn, thetaOut, grad, m, v, vMax!, c);
+      const native = nativeKernels();
+      if (native) {
+        native.adamUpdate(
+          thetaIn,
+          thetaOut,
+          grad,
+          m,
+          v,
+          amsgrad ? vMax! : null,
+          c.gradScale,
+          c.l2,
+          beta1,
+          beta2,
+          c.keep,
+          c.stepSize,
+          c.invSqrtBc2,
+          epsilon,
+        );
+      } else if (amsgrad) amsgradLoop(thetaIn, thetaOut, grad, m, v, vMax!, c);
       else updateLoop(thetaIn, thetaOut, grad, m, v, c);
     },
   };

@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "weight_prediction",
+      "sources": [
+        "native/addon.cc",
+        "native/adam.cc",
+        "native/conv.cc",
+        "native/pool.cc"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-O3",
+        "-march=native",
+        "-fno-math-errno",
+        "-ffp-contract=off",
+        "-pthread"
+      ],
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-lopenblas", "-pthread"]
+    }
+  ]
+}

@@ -1,0 +1,251 @@
+// N-API entry points. Every array argument is a Float32Array (views of the wasm heap or of the
+// cpu backend's storage); sizes are checked here so the kernels can trust them.
+#include <node_api.h>
+
+#include <cblas.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "adam.h"
+#include "conv.h"
+#include "pool.h"
+
+namespace {
+
+constexpr std::size_t kMaxArgs = 24;
+
+struct Args {
+  napi_env env;
+  std::size_t count = kMaxArgs;
+  napi_value values[kMaxArgs];
+  bool failed = false;
+
+  Args(napi_env e, napi_callback_info info) : env(e) {
+    napi_get_cb_info(env, info, &count, values, nullptr, nullptr);
+  }
+
+  void Fail(const std::string& message) {
+    if (!failed) napi_throw_type_error(env, nullptr, message.c_str());
+    failed = true;
+  }
+
+  // A Float32Array argument of at least `min_length` elements; null when optional and missing.
+  float* Floats(std::size_t i, std::size_t min_length, bool optional = false) {
+    if (failed) return nullptr;
+    if (i >= count) {
+      Fail("weight-prediction native: missing argument " + std::to_string(i));
+      return nullptr;
+    }
+    napi_valuetype type;
+    napi_typeof(env, values[i], &type);
+    if (optional && (type == napi_null || type == napi_undefined)) return nullptr;
+    bool is_typed = false;
+    napi_is_typedarray(env, values[i], &is_typed);
+    napi_typedarray_type kind;
+    std::size_t length = 0;
+    void* data = nullptr;
+    if (is_typed) {
+      napi_get_typedarray_info(env, values[i], &kind, &length, &data, nullptr, nullptr);
+    }
+    if (!is_typed || kind != napi_float32_array) {
+      Fail("weight-prediction native: argument " + std::to_string(i) + " must be a Float32Array");
+      return nullptr;
+    }
+    if (length < min_length) {
+      Fail("weight-prediction native: argument " + std::to_string(i) + " has " +
+           std::to_string(length) + " floats, needs " + std::to_string(min_length));
+      return nullptr;
+    }
+    return static_cast<float*>(data);
+  }
+
+  double Number(std::size_t i) {
+    double value = 0;
+    if (failed) return value;
+    if (i >= count || napi_get_value_double(env, values[i], &value) != napi_ok) {
+      Fail("weight-prediction native: argument " + std::to_string(i) + " must be a number");
+    }
+    return value;
+  }
+
+  int Int(std::size_t i) {
+    const double value = Number(i);
+    if (!failed && (value < 0 || value > INT32_MAX || value != static_cast<int>(value))) {
+      Fail("weight-prediction native: argument " + std::to_string(i) +
+           " must be a non-negative integer");
+    }
+    return static_cast<int>(value);
+  }
+
+  bool Bool(std::size_t i) {
+    bool value = false;
+    if (failed) return value;
+    if (i >= count || napi_get_value_bool(env, values[i], &value) != napi_ok) {
+      Fail("weight-prediction native: argument " + std::to_string(i) + " must be a boolean");
+    }
+    return value;
+  }
+
+  std::size_t Length(std::size_t i) {
+    std::size_t length = 0;
+    if (!failed && i < count) {
+      napi_get_typedarray_info(env, values[i], nullptr, &length, nullptr, nullptr, nullptr);
+    }
+    return length;
+  }
+};
+
+// adamUpdate(thetaIn, thetaOut, grad, m, v, vMax | null, gradScale, l2, beta1, beta2, keep,
+//            stepSize, invSqrtBc2, epsilon)
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* theta_in = args.Floats(0, n);
+  float* theta_out = args.Floats(1, n);
+  float* grad = args.Floats(2, n);
+  float* m = args.Floats(3, n);
+  float* v = args.Floats(4, n);
+  float* v_max = args.Floats(5, n, true);
+  wp::AdamUpdateScalars c{args.Number(6),  args.Number(7),  args.Number(8),  args.Number(9),
+                          args.Number(10), args.Number(11), args.Number(12), args.Number(13)};
+  if (!args.failed) wp::adam_update(theta_in, theta_out, grad, m, v, v_max, n, c);
+  return nullptr;
+}
+
+// adamPredict(theta, cache, m, v, a, scale, invSqrtBc2, epsilon)
+napi_value AdamPredict(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* theta = args.Floats(0, n);
+  float* cache = args.Floats(1, n);
+  float* m = args.Floats(2, n);
+  float* v = args.Floats(3, n);
+  const double a = args.Number(4), scale = args.Number(5), ib = args.Number(6);
+  const double eps = args.Number(7);
+  if (!args.failed) wp::adam_predict(theta, cache, m, v, n, a, scale, ib, eps);
+  return nullptr;
+}
+
+// The 15 integers of ConvDims, in declaration order, starting at argument `first`.
+bool ReadConvDims(Args& args, std::size_t first, wp::ConvDims& d) {
+  int* fields[] = {&d.batch,    &d.in_h,     &d.in_w,       &d.in_c,       &d.out_h,
+                   &d.out_w,    &d.out_c,    &d.filter_h,   &d.filter_w,   &d.stride_h,
+                   &d.stride_w, &d.dilation_h, &d.dilation_w, &d.pad_top, &d.pad_left};
+  for (std::size_t k = 0; k < 15; k++) *fields[k] = args.Int(first + k);
+  return !args.failed;
+}
+
+std::size_t Image(const wp::ConvDims& d) {
+  return static_cast<std::size_t>(d.batch) * d.in_h * d.in_w * d.in_c;
+}
+std::size_t Filter(const wp::ConvDims& d) {
+  return static_cast<std::size_t>(d.filter_h) * d.filter_w * d.in_c * d.out_c;
+}
+std::size_t Output(const wp::ConvDims& d) {
+  return static_cast<std::size_t>(d.batch) * d.out_h * d.out_w * d.out_c;
+}
+
+// conv2dForward(x, w, y, ...dims)
+napi_value Conv2dForward(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  wp::ConvDims d{};
+  if (!ReadConvDims(args, 3, d)) return nullptr;
+  float* x = args.Floats(0, Image(d));
+  float* w = args.Floats(1, Filter(d));
+  float* y = args.Floats(2, Output(d));
+  if (!args.failed) wp::conv2d_forward(x, w, y, d);
+  return nullptr;
+}
+
+// conv2dBackpropFilter(x, dy, dw, ...dims)
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  wp::ConvDims d{};
+  if (!ReadConvDims(args, 3, d)) return nullptr;
+  float* x = args.Floats(0, Image(d));
+  float* dy = args.Floats(1, Output(d));
+  float* dw = args.Floats(2, Filter(d));
+  if (!args.failed) wp::conv2d_backprop_filter(x, dy, dw, d);
+  return nullptr;
+}
+
+// conv2dBackpropInput(dy, w, dx, ...dims)
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  wp::ConvDims d{};
+  if (!ReadConvDims(args, 3, d)) return nullptr;
+  float* dy = args.Floats(0, Output(d));
+  float* w = args.Floats(1, Filter(d));
+  float* dx = args.Floats(2, Image(d));
+  if (!args.failed) wp::conv2d_backprop_input(dy, w, dx, d);
+  return nullptr;
+}
+
+// matMul(a, b, c, batchA, batchB, m, n, k, transposeA, transposeB): c has max(batchA, batchB)
+// items; an operand with batch 1 is broadcast.
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const int batch_a = args.Int(3), batch_b = args.Int(4);
+  const int m = args.Int(5), n = args.Int(6), k = args.Int(7);
+  const bool ta = args.Bool(8), tb = args.Bool(9);
+  if (args.failed) return nullptr;
+  if (batch_a != batch_b && batch_a != 1 && batch_b != 1) {
+    args.Fail("weight-prediction native: matMul batch sizes do not broadcast");
+    return nullptr;
+  }
+  const int batch = batch_a > batch_b ? batch_a : batch_b;
+  const std::size_t sa = static_cast<std::size_t>(m) * k, sb = static_cast<std::size_t>(k) * n;
+  float* a = args.Floats(0, batch_a * sa);
+  float* b = args.Floats(1, batch_b * sb);
+  float* c = args.Floats(2, static_cast<std::size_t>(batch) * m * n);
+  if (!args.failed) {
+    wp::matmul(a, b, c, batch, m, n, k, ta, tb, batch_a == 1 ? 0 : sa, batch_b == 1 ? 0 : sb);
+  }
+  return nullptr;
+}
+
+// biasActivation(y, bias | null, rows, cols, activation)
+napi_value BiasActivation(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(2), cols = args.Int(3);
+  const int activation = args.Int(4);
+  float* y = args.Floats(0, rows * cols);
+  float* bias = args.Floats(1, cols, true);
+  if (!args.failed) wp::bias_activation(y, bias, rows, cols, activation);
+  return nullptr;
+}
+
+// threads(): {pool, blas}
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value result, pool, blas;
+  napi_create_object(env, &result);
+  napi_create_int32(env, wp::pool_threads(), &pool);
+  napi_create_int32(env, openblas_get_num_threads(), &blas);
+  napi_set_named_property(env, result, "pool", pool);
+  napi_set_named_property(env, result, "blas", blas);
+  return result;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  // One setting for both thread pools, so that parallel training processes can split the cores.
+  openblas_set_num_threads(wp::configured_threads());
+  const napi_property_descriptor functions[] = {
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamPredict", nullptr, AdamPredict, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dForward", nullptr, Conv2dForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr,
+       napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr,
+       napi_default, nullptr},
+      {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
+  return exports;
+}

@@ -1,0 +1,22 @@
+// A tiny fork-join pool: parallel_for splits [0, n) into one contiguous range per thread, the
+// caller runs the first. Workers sleep on a condition variable between calls (no spinning), so
+// they never compete with OpenBLAS's own threads for the cores.
+#pragma once
+#include <cstddef>
+#include <functional>
+
+namespace wp {
+
+// $WEIGHT_PREDICTION_THREADS when set to a positive integer, else the number of cores: the
+// threads of both this pool and OpenBLAS.
+int configured_threads();
+
+// Number of threads parallel_for uses (the caller included); at least 1.
+int pool_threads();
+
+// Runs body(lo, hi) over disjoint ranges covering [0, n). Ranges are multiples of `grain` except
+// the last; with n < 2 * grain everything runs on the calling thread.
+void parallel_for(std::size_t n, std::size_t grain,
+                  const std::function<void(std::size_t, std::size_t)>& body);
+
+}  // namespace wp

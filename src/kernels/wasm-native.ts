@@ -1,0 +1,223 @@
+/**
+ * Matmul and convolution kernels for the wasm backend that run in the native addon (OpenBLAS on
+ * every core) on the tensors' wasm-heap memory, in place of the single-threaded XNNPACK and JS
+ * kernels. Registered by `registerWasmTrainingKernels` when the addon is loaded; each falls back
+ * to the kernel it replaced for what it does not cover (other dtypes, NCHW, PReLU and other
+ * fused activations, broadcast patterns beyond "equal or 1").
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { NativeKernels } from './native.js';
+import { replaceKernels } from './replace.js';
+import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
+
+type Kernel = (args: KernelArgs) => TensorInfo;
+
+const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+
+/** The fused activations the addon applies itself (its activation codes). */
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1 };
+
+type Padding = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+
+interface ConvAttrs {
+  strides: [number, number] | number;
+  pad: Padding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+}
+
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: ConvAttrs,
+): tf.backend_util.Conv2DInfo | null {
+  if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') return null;
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
+/** The addon's 15 convolution dims, in native/conv.h's order. */
+function dims(info: tf.backend_util.Conv2DInfo): number[] {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+function allFloat32(...infos: (TensorInfo | undefined)[]): boolean {
+  return infos.every((t) => t === undefined || t.dtype === 'float32');
+}
+
+/** A bias the addon can add per output channel: absent, or one value per channel. */
+function channelBias(bias: TensorInfo | undefined, channels: number): boolean {
+  return bias === undefined || size(bias.shape) === channels;
+}
+
+export function registerNativeWasmKernels(native: NativeKernels): void {
+  const previous = new Map<string, Kernel>();
+  const fallback = (name: string, args: KernelArgs): TensorInfo => previous.get(name)!(args);
+  const heap = (backend: BackendWasmLike, t: TensorInfo): Float32Array =>
+    backend.typedArrayFromHeap(t) as Float32Array;
+
+  function matMul(name: string): Kernel {
+    return (args) => {
+      const { a, b, bias, preluActivationWeights } = args.inputs as Record<
+        string,
+        TensorInfo | undefined
+      > & { a: TensorInfo; b: TensorInfo };
+      const { transposeA, transposeB, activation } = args.attrs as {
+        transposeA: boolean;
+        transposeB: boolean;
+        activation?: string;
+      };
+      const act = ACTIVATIONS[activation ?? 'linear'];
+      const outerA = a.shape.slice(0, -2);
+      const outerB = b.shape.slice(0, -2);
+      const batchA = size(outerA);
+      const batchB = size(outerB);
+      const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+      const m = transposeA ? a.shape.at(-1)! : a.shape.at(-2)!;
+      const k = transposeA ? a.shape.at(-2)! : a.shape.at(-1)!;
+      const n = transposeB ? b.shape.at(-2)! : b.shape.at(-1)!;
+      if (
+        act === undefined ||
+        preluActivationWeights !== undefined ||
+        !allFloat32(a, b, bias) ||
+        !channelBias(bias, n) ||
+        !(sameOuter || batchA === 1 || batchB === 1) ||
+        m * n * k * batchA * batchB === 0
+      ) {
+        return fallback(name, args);
+      }
+      const backend = args.backend as BackendWasmLike;
+      const outer = batchA >= batchB ? outerA : outerB;
+      const out = backend.makeOutput([...outer, m, n], 'float32');
+      const c = heap(backend, out);
+      native.matMul(
+        heap(backend, a),
+        heap(backend, b),
+        c,
+        batchA,
+        batchB,
+        m,
+        n,
+        k,
+        transposeA,
+        transposeB,
+      );
+      if (bias !== undefined || act !== 0) {
+        native.biasActivation(c, bias ? heap(backend, bias) : null, c.length / n, n, act);
+      }
+      return out;
+    };
+  }
+
+  function conv2D(name: string): Kernel {
+    return (args) => {
+      const { x, filter, bias, preluActivationWeights } = args.inputs as Record<
+        string,
+        TensorInfo | undefined
+      > & { x: TensorInfo; filter: TensorInfo };
+      const attrs = args.attrs as unknown as ConvAttrs;
+      const act = ACTIVATIONS[attrs.activation ?? 'linear'];
+      const info = convInfo(x.shape, filter.shape, attrs);
+      if (
+        info === null ||
+        act === undefined ||
+        preluActivationWeights !== undefined ||
+        !allFloat32(x, filter, bias) ||
+        !channelBias(bias, info.outChannels) ||
+        size(info.outShape) * size(filter.shape) === 0
+      ) {
+        return fallback(name, args);
+      }
+      const backend = args.backend as BackendWasmLike;
+      const out = backend.makeOutput(info.outShape, 'float32');
+      const y = heap(backend, out);
+      native.conv2dForward(heap(backend, x), heap(backend, filter), y, ...dims(info));
+      if (bias !== undefined || act !== 0) {
+        const channels = info.outChannels;
+        native.biasActivation(
+          y,
+          bias ? heap(backend, bias) : null,
+          y.length / channels,
+          channels,
+          act,
+        );
+      }
+      return out;
+    };
+  }
+
+  const backpropFilter: Kernel = (args) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+    const info = convInfo(x.shape, attrs.filterShape, attrs);
+    if (info === null || !allFloat32(x, dy) || size(attrs.filterShape) === 0) {
+      return fallback('Conv2DBackpropFilter', args);
+    }
+    const backend = args.backend as BackendWasmLike;
+    const out = backend.makeOutput(attrs.filterShape, 'float32');
+    native.conv2dBackpropFilter(
+      heap(backend, x),
+      heap(backend, dy),
+      heap(backend, out),
+      ...dims(info),
+    );
+    return out;
+  };
+
+  const backpropInput: Kernel = (args) => {
+    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+    const info = convInfo(attrs.inputShape, filter.shape, attrs);
+    if (info === null || !allFloat32(dy, filter) || size(attrs.inputShape) === 0) {
+      return fallback('Conv2DBackpropInput', args);
+    }
+    const backend = args.backend as BackendWasmLike;
+    const out = backend.makeOutput(attrs.inputShape, 'float32');
+    native.conv2dBackpropInput(
+      heap(backend, dy),
+      heap(backend, filter),
+      heap(backend, out),
+      ...dims(info),
+    );
+    return out;
+  };
+
+  replaceKernels(
+    'wasm',
+    [
+      ['BatchMatMul', matMul('BatchMatMul')],
+      ['_FusedMatMul', matMul('_FusedMatMul')],
+      ['Conv2D', conv2D('Conv2D')],
+      ['FusedConv2D', conv2D('FusedConv2D')],
+      ['Conv2DBackpropFilter', backpropFilter],
+      ['Conv2DBackpropInput', backpropInput],
+    ],
+    (name, config) => previous.set(name, config.kernelFunc as unknown as Kernel),
+  );
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { adamFusedKernel } from '../../src/kernels/fused/adam.js';
+import {
+  nativeKernels,
+  nativeUnavailableReason,
+  setNativeKernelsEnabled,
+} from '../../src/kernels/native.js';
+import { randomValues } from './helpers.js';
+
+/**
+ * The native addon's Adam loops against the JS loops they replace: the same arithmetic operation
+ * by operation, so the results must be bit-identical (the fixtures tests then cover both). Sizes
+ * span one element, an odd size, and arrays large enough to be split across threads.
+ */
+
+const native = nativeKernels();
+
+describe('native addon', () => {
+  it('is built and loads in CI (npm ci builds it; .ci/run installs OpenBLAS)', () => {
+    if (process.env.CI === undefined) return;
+    expect(nativeUnavailableReason()).toBeNull();
+  });
+
+  it('rejects arrays of the wrong type or length with a TypeError, changing nothing', () => {
+    if (!native) return;
+    const theta = new Float32Array(8).fill(1);
+    expect(() =>
+      native.adamPredict(theta, new Float32Array(4), theta, theta, 1, 1, 1, 1e-8),
+    ).toThrow(/argument 1 has 4 floats, needs 8/);
+    expect(() =>
+      native.adamPredict(theta, new Float64Array(8) as never, theta, theta, 1, 1, 1, 1e-8),
+    ).toThrow(/argument 1 must be a Float32Array/);
+    expect([...theta]).toEqual(new Array(8).fill(1));
+  });
+
+  const sizes = [1, 1001, 100_003];
+  const rows = sizes.flatMap((n) =>
+    [false, true].flatMap((amsgrad) =>
+      [false, true].map((decoupled) => ({ n, amsgrad, decoupled })),
+    ),
+  );
+  it.skipIf(!native).each(rows)(
+    'Adam loops ≡ JS loops bit for bit: n $n, amsgrad $amsgrad, decoupled $decoupled',
+    ({ n, amsgrad, decoupled }) => {
+      const kernel = adamFusedKernel({
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+        amsgrad,
+        decoupledWeightDecay: decoupled,
+      });
+      const run = (useNative: boolean) => {
+        setNativeKernelsEnabled(useNative);
+        const theta = randomValues(n, 1);
+        const cache = new Float32Array(n);
+        const grad = randomValues(n, 2);
+        const state = [
+          randomValues(n, 3)
+            .map(Math.abs)
+            .map((x) => x * 0.1),
+          randomValues(n, 4).map((x) => x * x * 0.01),
+        ];
+        if (amsgrad) state.push(state[1]!.map((x) => x * 1.5));
+        const ctx = { step: 3, learningRate: 1e-2, weightDecay: 0.05 };
+        kernel.predict(theta, cache, state, 2, 1.01, 0.02);
+        kernel.update(cache, theta, grad, 0.7, state, ctx);
+        // In place (θ_in = θ_out), as a step without prediction runs.
+        kernel.update(theta, theta, grad, 1, state, { ...ctx, step: 4 });
+        return [theta, cache, ...state].map((a) => new Uint32Array(a.buffer));
+      };
+      try {
+        const ours = run(true);
+        const js = run(false);
+        for (let k = 0; k < js.length; k++) expect(ours[k]).toEqual(js[k]);
+      } finally {
+        setNativeKernelsEnabled(true);
+      }
+    },
+  );
+});

@@ -1,0 +1,376 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
+import { expectClose, randomValues, rng, runOn } from './helpers.js';
+
+/**
+ * The wasm training kernels against the stock cpu backend. Shared by two test files: with the
+ * native addon's kernels on top (when it is built) and with the JS/XNNPACK kernels alone.
+ */
+
+type Pad =
+  'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** Registers the kernels (after `before`, which may switch the addon off) and defines the tests. */
+export function defineWasmKernelTests(label: string, before: () => void = () => {}): void {
+  beforeAll(async () => {
+    before();
+    registerWasmTrainingKernels();
+    registerWasmTrainingKernels(); // idempotent
+    expect(await tf.setBackend('wasm')).toBe(true);
+  });
+
+  /** The same computation on the stock cpu backend (reference) and on wasm with our kernels. */
+  async function compare(fn: () => tf.Tensor, tol = 1e-4): Promise<void> {
+    const reference = await runOn('cpu', fn);
+    const actual = await runOn('wasm', fn);
+    expect(actual.shape).toEqual(reference.shape);
+    expectClose(actual.values, reference.values, tol);
+  }
+
+  const convCases: {
+    x: [number, number, number, number];
+    f: [number, number, number, number];
+    stride: number | [number, number];
+    pad: Pad;
+  }[] = [
+    { x: [1, 5, 5, 1], f: [3, 3, 1, 1], stride: 1, pad: 'same' },
+    { x: [2, 7, 6, 3], f: [3, 3, 3, 5], stride: 1, pad: 'same' },
+    { x: [3, 7, 9, 4], f: [3, 3, 4, 6], stride: 2, pad: 'same' },
+    { x: [2, 8, 8, 5], f: [3, 3, 5, 4], stride: 1, pad: 'valid' },
+    { x: [2, 9, 7, 3], f: [3, 2, 3, 7], stride: 2, pad: 'valid' },
+    { x: [2, 8, 8, 6], f: [1, 1, 6, 3], stride: 2, pad: 'valid' },
+    { x: [1, 6, 7, 2], f: [5, 5, 2, 3], stride: [1, 2], pad: 'same' },
+    {
+      x: [2, 6, 5, 3],
+      f: [3, 3, 3, 2],
+      stride: 2,
+      pad: [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+    },
+  ];
+
+  describe(`wasm training kernels (${label})`, () => {
+    it.each(convCases.map((c, i) => ({ ...c, i })))(
+      'conv2d gradients match cpu: x $x, filter $f, stride $stride, pad $pad',
+      async ({ x, f, stride, pad, i }) => {
+        const xv = randomValues(
+          x.reduce((a, b) => a * b),
+          10 + i,
+          i % 2 === 0,
+        );
+        const fv = randomValues(
+          f.reduce((a, b) => a * b),
+          20 + i,
+        );
+        const conv = (a: tf.Tensor, b: tf.Tensor) =>
+          tf
+            .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad as 'same')
+            .square()
+            .sum();
+        await compare(() => tf.grads(conv)([tf.tensor4d(xv, x), tf.tensor4d(fv, f)])[0]!);
+        await compare(() => tf.grads(conv)([tf.tensor4d(xv, x), tf.tensor4d(fv, f)])[1]!);
+      },
+    );
+
+    it.each(convCases.map((c, i) => ({ ...c, i })))(
+      'conv2d forward, with bias + relu and dilation 2, matches cpu: x $x, filter $f, stride $stride, pad $pad',
+      async ({ x, f, stride, pad, i }) => {
+        const xv = randomValues(
+          x.reduce((a, b) => a * b),
+          40 + i,
+        );
+        const fv = randomValues(
+          f.reduce((a, b) => a * b),
+          50 + i,
+        );
+        const bias = randomValues(f[3], 60 + i);
+        await compare(() =>
+          tf.conv2d(tf.tensor4d(xv, x), tf.tensor4d(fv, f), stride, pad as 'same'),
+        );
+        await compare(() =>
+          tf.fused.conv2d({
+            x: tf.tensor4d(xv, x),
+            filter: tf.tensor4d(fv, f),
+            strides: stride,
+            pad: pad as 'same',
+            bias: tf.tensor1d(bias),
+            activation: 'relu',
+          }),
+        );
+        if (stride === 1 && pad !== 'valid') {
+          await compare(() =>
+            tf.conv2d(tf.tensor4d(xv, x), tf.tensor4d(fv, f), 1, pad as 'same', 'NHWC', 2),
+          );
+        }
+        // An activation the native kernel leaves to the fallback.
+        await compare(() =>
+          tf.fused.conv2d({
+            x: tf.tensor4d(xv, x),
+            filter: tf.tensor4d(fv, f),
+            strides: stride,
+            pad: pad as 'same',
+            activation: 'elu',
+          }),
+        );
+      },
+    );
+
+    it('Conv2DBackpropFilter and Conv2DBackpropInput kernels match cpu when called directly', async () => {
+      const x = [3, 10, 9, 4];
+      const f = [3, 3, 4, 5];
+      const xv = randomValues(3 * 10 * 9 * 4, 1);
+      const fv = randomValues(3 * 3 * 4 * 5, 2);
+      const out = tf.tidy(() => {
+        void tf.setBackend('cpu');
+        return tf.conv2d(tf.tensor4d(xv, x as never), tf.tensor4d(fv, f as never), 2, 'same').shape;
+      });
+      const dyv = randomValues(
+        out.reduce((a, b) => a * b),
+        3,
+      );
+      const attrs = { strides: [2, 2], pad: 'same', dataFormat: 'NHWC' } as tf.NamedAttrMap;
+      await compare(
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x: tf.tensor(xv, x), dy: tf.tensor(dyv, out) },
+              { ...attrs, filterShape: f },
+            ) as tf.Tensor,
+      );
+      await compare(
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy: tf.tensor(dyv, out), filter: tf.tensor(fv, f) },
+              { ...attrs, inputShape: x },
+            ) as tf.Tensor,
+      );
+    });
+
+    it('conv2d gradients are right when the batch is split into chunks (large batch)', async () => {
+      // 33·33·9·32 floats of patches per item: the 16 MiB patch limit splits a batch of 40 into
+      // chunks. The stock cpu kernel is too slow here, so the reference is a float64 loop.
+      const [B, H, W, C, O] = [40, 33, 33, 32, 2];
+      const xv = randomValues(B * H * W * C, 5);
+      const dyv = randomValues(B * H * W * O, 6);
+      const fv = randomValues(9 * C * O, 7);
+      const dW = new Float64Array(9 * C * O);
+      const dX = new Float64Array(B * H * W * C);
+      for (let b = 0; b < B; b++)
+        for (let oh = 0; oh < H; oh++)
+          for (let ow = 0; ow < W; ow++)
+            for (let i = 0; i < 3; i++)
+              for (let j = 0; j < 3; j++) {
+                const ih = oh + i - 1;
+                const iw = ow + j - 1;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                const xo = ((b * H + ih) * W + iw) * C;
+                const go = ((b * H + oh) * W + ow) * O;
+                for (let c = 0; c < C; c++)
+                  for (let o = 0; o < O; o++) {
+                    const w = ((i * 3 + j) * C + c) * O + o;
+                    dW[w]! += xv[xo + c]! * dyv[go + o]!;
+                    dX[xo + c]! += fv[w]! * dyv[go + o]!;
+                  }
+              }
+      const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC' } as tf.NamedAttrMap;
+      const gotW = await runOn(
+        'wasm',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x: tf.tensor(xv, [B, H, W, C]), dy: tf.tensor(dyv, [B, H, W, O]) },
+              { ...attrs, filterShape: [3, 3, C, O] },
+            ) as tf.Tensor,
+      );
+      expectClose(gotW.values, dW);
+      const gotX = await runOn(
+        'wasm',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy: tf.tensor(dyv, [B, H, W, O]), filter: tf.tensor(fv, [3, 3, C, O]) },
+              { ...attrs, inputShape: [B, H, W, C] },
+            ) as tf.Tensor,
+      );
+      expectClose(gotX.values, dX);
+    });
+
+    const flagCases = [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const;
+    const matShapes = [
+      { batch: [] as number[], m: 7, k: 5, n: 3 },
+      { batch: [1], m: 1, k: 9, n: 4 },
+      { batch: [3], m: 6, k: 11, n: 5 },
+      { batch: [2, 2], m: 4, k: 3, n: 8 },
+    ];
+    for (const [ta, tb] of flagCases) {
+      for (const s of matShapes) {
+        it(`matMul transposeA=${ta} transposeB=${tb} batch [${s.batch}] matches cpu`, async () => {
+          const aShape = [...s.batch, ...(ta ? [s.k, s.m] : [s.m, s.k])];
+          const bShape = [...s.batch, ...(tb ? [s.n, s.k] : [s.k, s.n])];
+          const av = randomValues(
+            aShape.reduce((p, d) => p * d, 1),
+            s.m * 7 + s.k,
+          );
+          const bv = randomValues(
+            bShape.reduce((p, d) => p * d, 1),
+            s.n * 5 + s.k,
+          );
+          await compare(() => tf.matMul(tf.tensor(av, aShape), tf.tensor(bv, bShape), ta, tb));
+          if (s.batch.length === 1) {
+            const bias = randomValues(s.n, 77);
+            await compare(() =>
+              tf.fused.matMul({
+                a: tf.tensor3d(av, aShape as [number, number, number]),
+                b: tf.tensor3d(bv, bShape as [number, number, number]),
+                transposeA: ta,
+                transposeB: tb,
+                bias: tf.tensor1d(bias),
+                activation: 'relu',
+              }),
+            );
+          }
+        });
+      }
+    }
+
+    it('matMul broadcasts a batch of 1 against a batch of 3 (either side) as cpu does', async () => {
+      const one = randomValues(1 * 4 * 5, 91);
+      const three = randomValues(3 * 5 * 4, 92);
+      await compare(() => tf.matMul(tf.tensor3d(one, [1, 4, 5]), tf.tensor3d(three, [3, 5, 4])));
+      await compare(() =>
+        tf.matMul(tf.tensor3d(three, [3, 5, 4]), tf.tensor3d(one, [1, 4, 5]), true, true),
+      );
+    });
+
+    it('matMul gradients (which use transposed products) match cpu', async () => {
+      const av = randomValues(6 * 5, 31);
+      const bv = randomValues(5 * 4, 32);
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b).tanh().sum();
+      for (const which of [0, 1]) {
+        await compare(
+          () => tf.grads(f)([tf.tensor2d(av, [6, 5]), tf.tensor2d(bv, [5, 4])])[which]!,
+        );
+      }
+    });
+
+    it('unsortedSegmentSum handles repeated, missing and out-of-range ids, float32 and int32', async () => {
+      const next = rng(9);
+      const n = 23;
+      // Ids in [-1, 8] for 7 segments: some repeat, some segments get none, -1 / 7 / 8 are dropped.
+      const ids = Int32Array.from({ length: n }, () => Math.floor(next() * 10) - 1);
+      const xv = randomValues(n * 3 * 2, 10);
+      await compare(() =>
+        tf.unsortedSegmentSum(tf.tensor3d(xv, [n, 3, 2]), tf.tensor1d(ids, 'int32'), 7),
+      );
+      await compare(() =>
+        tf.unsortedSegmentSum(tf.tensor1d(xv.subarray(0, n)), tf.tensor1d(ids, 'int32'), 9),
+      );
+      const xi = Int32Array.from(xv, (v) => Math.round(v * 100));
+      await compare(() =>
+        tf.unsortedSegmentSum(
+          tf.tensor2d(xi.subarray(0, n * 2), [n, 2], 'int32'),
+          tf.tensor1d(ids, 'int32'),
+          5,
+        ),
+      );
+      // Two-dimensional ids over the leading two axes (the stock cpu kernel rejects these shapes,
+      // so the reference is computed here).
+      const ids2 = ids.subarray(0, 22);
+      const x2 = xv.subarray(0, 22 * 3);
+      const expected = new Float64Array(6 * 3);
+      ids2.forEach((id, r) => {
+        if (id >= 0 && id < 6) for (let k = 0; k < 3; k++) expected[id * 3 + k]! += x2[r * 3 + k]!;
+      });
+      const actual = await runOn('wasm', () =>
+        tf.unsortedSegmentSum(
+          tf.tensor3d(x2, [2, 11, 3]),
+          tf.tensor2d(ids2, [2, 11], 'int32') as unknown as tf.Tensor1D,
+          6,
+        ),
+      );
+      expect(actual.shape).toEqual([6, 3]);
+      expectClose(actual.values, expected, 1e-6);
+    });
+
+    it('gather gradients (embedding backward) match cpu', async () => {
+      const table = randomValues(13 * 4, 41);
+      const idx = Int32Array.from([0, 3, 3, 12, 7, 3, 0, 5, 5, 5]);
+      await compare(() =>
+        tf.grad((t: tf.Tensor) =>
+          tf
+            .gather(t, tf.tensor2d(idx, [2, 5], 'int32'))
+            .square()
+            .sum(),
+        )(tf.tensor2d(table, [13, 4])),
+      );
+    });
+
+    it('tile matches cpu for float32, int32 and bool, including zero-size outputs', async () => {
+      const v = randomValues(2 * 3 * 4, 51);
+      await compare(() => tf.tile(tf.tensor3d(v, [2, 3, 4]), [2, 1, 3]));
+      await compare(() => tf.tile(tf.tensor4d(v.subarray(0, 4), [1, 1, 1, 4]), [3, 5, 2, 1]));
+      await compare(() => tf.tile(tf.tensor1d([1, 2, 3], 'int32'), [4]));
+      await compare(() => tf.tile(tf.tensor2d([true, false, false, true], [2, 2], 'bool'), [2, 3]));
+      await compare(() => tf.tile(tf.tensor2d(v.subarray(0, 6), [2, 3]), [0, 2]));
+    });
+
+    it.each([
+      { x: [2, 8, 8, 3], size: 2, stride: 2, pad: 'valid' as const },
+      { x: [1, 7, 9, 4], size: 3, stride: 2, pad: 'same' as const },
+      { x: [3, 5, 6, 2], size: 2, stride: 1, pad: 'valid' as const },
+    ])(
+      'maxPool gradient matches cpu, with ties from rectified inputs: $x $size/$stride $pad',
+      async (c) => {
+        const xv = randomValues(
+          c.x.reduce((a, b) => a * b),
+          61,
+          true,
+        );
+        await compare(() =>
+          tf.grad((t: tf.Tensor) =>
+            tf
+              .maxPool(t as tf.Tensor4D, c.size, c.stride, c.pad)
+              .square()
+              .sum(),
+          )(tf.tensor4d(xv, c.x as [number, number, number, number])),
+        );
+      },
+    );
+
+    it('keeps numTensors flat across kernel calls on wasm', async () => {
+      await tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        const x = tf.randomNormal([2, 6, 6, 3]);
+        const f = tf.randomNormal([3, 3, 3, 4]);
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same').sum(),
+        )([x, f]);
+        tf.matMul(tf.ones([3, 4]), tf.ones([5, 4]), false, true).dataSync();
+        tf.unsortedSegmentSum(tf.ones([4, 2]), tf.tensor1d([0, 1, 1, 3], 'int32'), 4).dataSync();
+        tf.tile(tf.ones([1, 2]), [3, 1]).dataSync();
+      });
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  });
+}

@@ -90,7 +90,10 @@ export function augmentBatch(
 
 /** One mini-batch of an image split. */
 export interface ClassificationBatch {
-  /** NHWC images, `size * h * w * c` floats (a fresh array the caller owns). */
+  /**
+   * NHWC images, `size * h * w * c` floats (a fresh array the caller owns): bytes converted to
+   * v / 255, then standardised with `normalize` and augmented when those options are given.
+   */
   x: Float32Array;
   /** Labels, `size` class indices. */
   y: Int32Array;
@@ -109,7 +112,16 @@ export interface ClassificationBatchOptions {
   rng?: Rng;
   /** Skip the last, smaller batch (default false). */
   dropLast?: boolean;
-  /** Augment every training batch (see `augmentBatch`); needs the dataset's `imageShape`. */
+  /**
+   * Standardise every batch per channel, `(x − mean[c]) / std[c]`, as the batch is copied (compute
+   * the stats on the training split with `channelStats` and use them for every split). The
+   * channel count is the number of means.
+   */
+  normalize?: ChannelStats;
+  /**
+   * Augment every batch (see `augmentBatch`), after `normalize`, so padding pixels are
+   * `padValue` (default 0, the mean) in normalised units; needs the dataset's `imageShape`.
+   */
   augment?: AugmentOptions & { imageShape: readonly [number, number, number] };
   /** Iterate from this batch on (resuming an epoch); default 0. */
   startBatch?: number;
@@ -136,6 +148,9 @@ export interface ClassificationEpoch extends Iterable<ClassificationBatch> {
  * Hence, to resume an epoch at batch i: restore the rng state saved at the start of the epoch and
  * call again with `startBatch: i`; the batches match the uninterrupted run and the rng ends in the
  * same state (ready for the next epoch) whatever `startBatch` is.
+ *
+ * The split stays as it is (bytes stay bytes): each batch is converted to floats while it is
+ * copied (see `ImageSplit.images`), so no full-size float copy of the data is ever made.
  */
 export function classificationBatches(
   split: ImageSplit,
@@ -161,17 +176,18 @@ export function classificationBatches(
   const imageSize = split.images.length / count;
   if (!Number.isInteger(imageSize) || split.labels.length !== count) {
     throw new UserInputError(
-      `classificationBatches: inconsistent split (${split.images.length} floats, ${split.labels.length} labels, count ${count})`,
+      `classificationBatches: inconsistent split (${split.images.length} pixel values, ${split.labels.length} labels, count ${count})`,
     );
   }
   if (augment !== undefined) {
     const [h, w, c] = checkImageShape(augment.imageShape, 'classificationBatches augment');
     if (h * w * c !== imageSize) {
       throw new UserInputError(
-        `augment imageShape [${h}, ${w}, ${c}] does not match the split's ${imageSize} floats per image`,
+        `augment imageShape [${h}, ${w}, ${c}] does not match the split's ${imageSize} pixel values per image`,
       );
     }
   }
+  const copyImage = imageCopier(split.images, imageSize, options.normalize);
   const numBatches = dropLast ? Math.floor(count / batchSize) : Math.ceil(count / batchSize);
   const startBatch = options.startBatch ?? 0;
   if (!Number.isInteger(startBatch) || startBatch < 0 || startBatch > numBatches) {
@@ -196,8 +212,7 @@ export function classificationBatches(
     let x: Float32Array = new Float32Array(size * imageSize);
     const y = new Int32Array(size);
     for (let k = 0; k < size; k++) {
-      const src = (indices[k] as number) * imageSize;
-      x.set(split.images.subarray(src, src + imageSize), k * imageSize);
+      copyImage(indices[k] as number, x, k * imageSize);
       y[k] = split.labels[indices[k] as number] as number;
     }
     if (augment !== undefined) {
@@ -217,28 +232,54 @@ export function classificationBatches(
   };
 }
 
-/** Per-channel mean and (population) standard deviation. */
+/** Per-channel mean and (population) standard deviation, in pixel-value units (bytes as v / 255). */
 export interface ChannelStats {
   mean: number[];
   std: number[];
 }
 
-/** Per-channel mean and std of an NHWC split (accumulated in float64), e.g. of the training set. */
+/** The float32 pixel value a byte stands for (see `ImageSplit.images`). */
+const byteValue = (v: number) => Math.fround(v / 255);
+
+/**
+ * Per-channel mean and std of an NHWC split (accumulated in float64), e.g. of the training set.
+ * For bytes it counts each channel's 256 values (exactly) and sums `count · value` over them, so
+ * it reads the data once and agrees with the same images stored as floats to float64 rounding.
+ */
 export function channelStats(split: ImageSplit, channels: number): ChannelStats {
   checkPositiveInt(channels, 'channels');
   const { images } = split;
   if (images.length === 0 || images.length % channels !== 0) {
     throw new UserInputError(
-      `channelStats: ${images.length} floats is not a multiple of ${channels} channels`,
+      `channelStats: ${images.length} pixel values is not a multiple of ${channels} channels`,
     );
   }
   const sum = new Float64Array(channels);
   const sumSq = new Float64Array(channels);
-  for (let i = 0; i < images.length; i += channels) {
+  if (images instanceof Uint8Array) {
+    // Counts stay exact in float64 up to 2^53 pixels per channel.
+    const histogram = new Float64Array(channels * 256);
+    for (let i = 0; i < images.length; i += channels) {
+      for (let c = 0; c < channels; c++) {
+        const bin = (c << 8) | (images[i + c] as number);
+        histogram[bin] = (histogram[bin] as number) + 1;
+      }
+    }
     for (let c = 0; c < channels; c++) {
-      const v = images[i + c] as number;
-      sum[c] = (sum[c] as number) + v;
-      sumSq[c] = (sumSq[c] as number) + v * v;
+      for (let v = 0; v < 256; v++) {
+        const n = histogram[(c << 8) | v] as number;
+        const x = byteValue(v);
+        sum[c] = (sum[c] as number) + n * x;
+        sumSq[c] = (sumSq[c] as number) + n * x * x;
+      }
+    }
+  } else {
+    for (let i = 0; i < images.length; i += channels) {
+      for (let c = 0; c < channels; c++) {
+        const v = images[i + c] as number;
+        sum[c] = (sum[c] as number) + v;
+        sumSq[c] = (sumSq[c] as number) + v * v;
+      }
     }
   }
   const n = images.length / channels;
@@ -248,40 +289,87 @@ export function channelStats(split: ImageSplit, channels: number): ChannelStats 
 }
 
 /**
- * `(x − mean[c]) / std[c]` for every pixel of an NHWC split: a new split, or the same one
- * overwritten with `inPlace` (saves a copy of a large training set). Compute the stats on train and
- * apply them to every split.
+ * The pixel values of `images` as floats: bytes become v / 255 (float32, as the batch builders
+ * convert them); floats are returned as they are (the same array, not a copy). For whole-split
+ * use only when floats are really needed: a byte split of CIFAR-10 is 184 MB, its floats 737 MB.
  */
-export function normalizeImages(
-  split: ImageSplit,
-  stats: ChannelStats,
-  options: { inPlace?: boolean } = {},
-): ImageSplit {
+export function imagesToFloat(images: Float32Array | Uint8Array): Float32Array {
+  if (!(images instanceof Uint8Array)) return images;
+  const out = new Float32Array(images.length);
+  for (let i = 0; i < images.length; i++) out[i] = byteValue(images[i] as number);
+  return out;
+}
+
+/** Checks `stats` against images of `imageSize` values; returns the channel count. */
+function checkStats(stats: ChannelStats, imageSize: number): number {
   const channels = stats.mean.length;
   if (channels === 0 || stats.std.length !== channels) {
-    throw new UserInputError('normalizeImages: mean and std need one value per channel');
+    throw new UserInputError('normalize: mean and std need one value per channel');
   }
-  stats.std.forEach((s, c) => {
-    if (!(s > 0) || !Number.isFinite(s)) {
-      throw new UserInputError(`normalizeImages: std of channel ${c} is ${s}; it must be positive`);
+  stats.mean.forEach((m, c) => {
+    if (!Number.isFinite(m)) {
+      throw new UserInputError(`normalize: mean of channel ${c} is ${m}; it must be finite`);
     }
   });
-  if (split.images.length % channels !== 0) {
+  stats.std.forEach((s, c) => {
+    if (!(s > 0) || !Number.isFinite(s)) {
+      throw new UserInputError(`normalize: std of channel ${c} is ${s}; it must be positive`);
+    }
+  });
+  if (imageSize % channels !== 0) {
     throw new UserInputError(
-      `normalizeImages: ${split.images.length} floats is not a multiple of ${channels} channels`,
+      `normalize: ${imageSize} pixel values per image is not a multiple of ${channels} channels`,
     );
   }
-  const out = options.inPlace === true ? split.images : new Float32Array(split.images.length);
-  const scale = stats.std.map((s) => 1 / s);
-  const src = split.images;
-  for (let i = 0; i < src.length; i += channels) {
+  return channels;
+}
+
+/**
+ * A function copying image `n` of `images` (`imageSize` values each) into `out` at `offset` as
+ * floats: bytes become v / 255 (float32), and with `stats` every value x becomes
+ * `(x − mean[c]) · (1 / std[c])` rounded to float32. Bytes go through a 256-entry table per
+ * channel built with that same arithmetic, so a byte split and the same split stored as floats
+ * give identical batches (given identical stats).
+ */
+function imageCopier(
+  images: Float32Array | Uint8Array,
+  imageSize: number,
+  stats: ChannelStats | undefined,
+): (n: number, out: Float32Array, offset: number) => void {
+  const channels = stats === undefined ? 1 : checkStats(stats, imageSize);
+  const mean = stats?.mean ?? [0];
+  const scale = stats?.std.map((s) => 1 / s) ?? [1];
+  if (images instanceof Uint8Array) {
+    const table = new Float32Array(channels * 256);
     for (let c = 0; c < channels; c++) {
-      out[i + c] = ((src[i + c] as number) - (stats.mean[c] as number)) * (scale[c] as number);
+      for (let v = 0; v < 256; v++) {
+        table[(c << 8) | v] =
+          stats === undefined
+            ? byteValue(v)
+            : (byteValue(v) - (mean[c] as number)) * (scale[c] as number);
+      }
     }
+    return (n, out, offset) => {
+      const src = n * imageSize;
+      for (let i = 0; i < imageSize; i += channels) {
+        for (let c = 0; c < channels; c++) {
+          out[offset + i + c] = table[(c << 8) | (images[src + i + c] as number)] as number;
+        }
+      }
+    };
   }
-  return options.inPlace === true
-    ? split
-    : { images: out, labels: split.labels, count: split.count };
+  if (stats === undefined) {
+    return (n, out, offset) => out.set(images.subarray(n * imageSize, (n + 1) * imageSize), offset);
+  }
+  return (n, out, offset) => {
+    const src = n * imageSize;
+    for (let i = 0; i < imageSize; i += channels) {
+      for (let c = 0; c < channels; c++) {
+        out[offset + i + c] =
+          ((images[src + i + c] as number) - (mean[c] as number)) * (scale[c] as number);
+      }
+    }
+  };
 }
 
 /** A token stream cut into `batchSize` contiguous streams. */

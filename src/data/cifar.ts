@@ -51,7 +51,7 @@ function readBinary(path: string): Buffer {
 }
 
 /**
- * Decodes the records of CIFAR binary files into one NHWC split. A record is `labelBytes` label
+ * Decodes the records of CIFAR binary files into one NHWC split of bytes (see `ImageSplit.images`). A record is `labelBytes` label
  * bytes followed by 3072 pixel bytes in CHW order; `labelIndex` picks which label byte is the class.
  */
 function readRecords(
@@ -74,7 +74,7 @@ function readRecords(
   });
   const available = buffers.reduce((n, b) => n + b.buf.length / recordBytes, 0);
   const count = applyLimit(limit, available, limitName);
-  const images = new Float32Array(count * CIFAR_IMAGE_BYTES);
+  const images = new Uint8Array(count * CIFAR_IMAGE_BYTES);
   const labels = new Int32Array(count);
   const plane = SIDE * SIDE;
   let n = 0;
@@ -94,7 +94,7 @@ function readRecords(
       for (let c = 0; c < CHANNELS; c++) {
         const srcPlane = src + c * plane;
         for (let p = 0; p < plane; p++) {
-          images[dst + p * CHANNELS + c] = (buf[srcPlane + p] as number) / 255;
+          images[dst + p * CHANNELS + c] = buf[srcPlane + p] as number;
         }
       }
     }
@@ -118,7 +118,8 @@ function readNames(path: string, expected: number, fallback: string[]): string[]
 /**
  * CIFAR-10 from the official binary version: `data_batch_1.bin` … `data_batch_5.bin` (train, in
  * that order) and `test_batch.bin`, records of 1 label byte + 3072 CHW pixel bytes. Images become
- * NHWC float32 in [0, 1], imageShape `[32, 32, 3]`; class names from `batches.meta.txt` when present.
+ * NHWC bytes (a `Uint8Array`, byte v standing for v / 255; see `ImageSplit.images`), imageShape
+ * `[32, 32, 3]`; class names from `batches.meta.txt` when present.
  * @param dir the folder with the `.bin` files, or its parent holding `cifar-10-batches-bin/`.
  */
 export function loadCifar10(dir: string, options: SplitLimits = {}): ImageClassificationDataset {

@@ -50,7 +50,7 @@ export {
   bpttWindows,
   channelStats,
   classificationBatches,
-  normalizeImages,
+  imagesToFloat,
   type AugmentOptions,
   type Batchified,
   type BpttWindow,

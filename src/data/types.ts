@@ -1,7 +1,16 @@
 /** One split of an image-classification dataset. */
 export interface ImageSplit {
-  /** NHWC pixel values, `count * height * width * channels` floats (scaled to [0, 1] unless said otherwise). */
-  images: Float32Array;
+  /**
+   * NHWC pixels, `count * height * width * channels` of them, in one of two forms:
+   * - `Float32Array`: the pixel values themselves (in [0, 1] unless said otherwise);
+   * - `Uint8Array`: raw bytes, byte v standing for the value v / 255 (as float32). A quarter of the
+   *   memory, and nothing to convert at load time: the batch builders (`classificationBatches`,
+   *   `trainClassifier`) convert each batch as they copy it, and `channelStats` reads bytes too.
+   *
+   * The image-folder and CIFAR binary loaders return bytes; the MNIST-style (IDX) loaders floats.
+   * `imagesToFloat` gives the values as floats either way.
+   */
+  images: Float32Array | Uint8Array;
   /** Class indices in [0, numClasses), one per image. */
   labels: Int32Array;
   count: number;

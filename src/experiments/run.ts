@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { augmentBatch, channelStats, normalizeImages } from '../data/batching.js';
+import { augmentBatch, channelStats, type ChannelStats } from '../data/batching.js';
 import { loadCifar10, loadCifar100 } from '../data/cifar.js';
 import {
   defaultCifar10JpegDir,
@@ -80,15 +80,23 @@ export function resolveCifar10Source(
   return { kind: 'folder', dir: dataDir, fromDefault: false };
 }
 
+/** A task's images, and the per-channel stats its batches are standardised with. */
+export interface TaskImages {
+  data: ImageClassificationDataset;
+  /** The training split's `channelStats`, when the task normalises; for `trainClassifier`. */
+  normalize?: ChannelStats;
+}
+
 /**
- * Loads (and, when the task says so, standardises per channel) the images of a task. `log` gets a
- * line about slow loads (decoding image folders), for people watching.
+ * Loads the images of a task and, when the task normalises, the training split's per-channel stats
+ * (the batches are standardised as they are built, so no normalised copy of the data is made).
+ * `log` gets a line about slow loads (decoding image folders), for people watching.
  */
 export function loadImageData(
   config: RunConfig,
   data: ImageDataConfig,
   log?: (line: string) => void,
-): ImageClassificationDataset {
+): TaskImages {
   const limits = {
     ...(data.trainLimit !== undefined && { trainLimit: data.trainLimit }),
     ...(data.testLimit !== undefined && { testLimit: data.testLimit }),
@@ -120,16 +128,9 @@ export function loadImageData(
       dataset = loadCifar100(requireDataDir(config, 'the CIFAR-100 binary files'), limits);
       break;
   }
-  if (data.normalize) {
-    const stats = channelStats(dataset.train, dataset.imageShape[2]);
-    // In place: the loaders return fresh arrays, and a copy of CIFAR-10 is another 740 MB.
-    dataset = {
-      ...dataset,
-      train: normalizeImages(dataset.train, stats, { inPlace: true }),
-      test: normalizeImages(dataset.test, stats, { inPlace: true }),
-    };
-  }
-  return dataset;
+  return data.normalize
+    ? { data: dataset, normalize: channelStats(dataset.train, dataset.imageShape[2]) }
+    : { data: dataset };
 }
 
 export function loadCorpus(config: RunConfig, data: TextDataConfig): LanguageModelCorpus {
@@ -191,7 +192,7 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
     if (config.model.kind === 'lstm') {
       throw new UserInputError(`Task ${config.task}: an LSTM language model needs a text dataset`);
     }
-    const data = loadImageData(
+    const { data, normalize } = loadImageData(
       config,
       config.data,
       options.progress === 'none' ? undefined : (line) => process.stderr.write(`${line}\n`),
@@ -208,6 +209,7 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
         ...common,
         model,
         data,
+        ...(normalize && { normalize }),
         optimizer,
         ...(config.data.augment && {
           augment: (images, count, shape, rng) => {

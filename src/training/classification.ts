@@ -1,4 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  classificationBatches,
+  type ChannelStats,
+  type ClassificationEpoch,
+} from '../data/batching.js';
 import type { Rng } from '../data/rng.js';
 import type { ImageClassificationDataset, ImageSplit } from '../data/types.js';
 import { UserInputError } from '../errors.js';
@@ -11,7 +16,8 @@ import {
 } from './loop.js';
 
 /**
- * Augments one batch in place: `images` holds `count` NHWC images of `imageShape`. It must draw its
+ * Augments one batch in place: `images` holds `count` NHWC images of `imageShape` (floats, already
+ * normalised when `normalize` is given). It must draw its
  * randomness from `rng` only, so runs repeat and a resumed run augments exactly as before.
  */
 export type Augmentation = (
@@ -25,6 +31,14 @@ export interface ClassifierTrainOptions extends TrainOptions {
   /** Maps `[batch, ...imageShape]` images to `[batch, numClasses]` logits (no softmax). */
   model: tf.LayersModel;
   data: ImageClassificationDataset;
+  /**
+   * Standardise every batch, train and test, per channel: `(x − mean[c]) / std[c]`, applied while
+   * each batch is copied (so byte images stay bytes). Typically `channelStats(data.train, c)`.
+   * The stats follow from the data, so they are not hashed into checkpoints themselves: record
+   * what they depend on in `config` (the CLI's run config holds `data.normalize` and the limits),
+   * and a run normalised up front before this option existed resumes unchanged.
+   */
+  normalize?: ChannelStats;
   /** Batch size for the evaluation on the test split (default 1000). */
   evalBatchSize?: number;
   /** Drop the last incomplete batch of every epoch (default false: train on every sample). */
@@ -35,8 +49,14 @@ export interface ClassifierTrainOptions extends TrainOptions {
 }
 
 function checkSplit(split: ImageSplit | undefined, what: string, pixels: number, classes: number) {
-  if (!split || !(split.images instanceof Float32Array) || !(split.labels instanceof Int32Array)) {
-    throw new UserInputError(`data.${what} must have Float32Array images and Int32Array labels`);
+  if (
+    !split ||
+    !(split.images instanceof Float32Array || split.images instanceof Uint8Array) ||
+    !(split.labels instanceof Int32Array)
+  ) {
+    throw new UserInputError(
+      `data.${what} must have Float32Array or Uint8Array images and Int32Array labels`,
+    );
   }
   if (
     split.count < 1 ||
@@ -52,18 +72,6 @@ function checkSplit(split: ImageSplit | undefined, what: string, pixels: number,
       throw new UserInputError(`data.${what} has label ${l}, outside [0, ${classes})`);
     }
   }
-}
-
-/** Copies the images and labels at `indices` into one batch. */
-function gather(split: ImageSplit, indices: ArrayLike<number>, pixels: number) {
-  const images = new Float32Array(indices.length * pixels);
-  const labels = new Int32Array(indices.length);
-  for (let i = 0; i < indices.length; i++) {
-    const k = indices[i]!;
-    images.set(split.images.subarray(k * pixels, (k + 1) * pixels), i * pixels);
-    labels[i] = split.labels[k]!;
-  }
-  return { images, labels };
 }
 
 /** Softmax cross-entropy from logits, mean over the batch. */
@@ -116,7 +124,18 @@ export async function trainClassifier(options: ClassifierTrainOptions): Promise<
   const n = data.train.count;
   const batchesPerEpoch = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
   const shape = data.imageShape;
-  let order: Int32Array = new Int32Array(0);
+  if (options.normalize !== undefined && options.normalize.mean?.length !== shape[2]) {
+    throw new UserInputError(
+      `normalize has ${options.normalize.mean?.length} channel means; the images have ${shape[2]} channels`,
+    );
+  }
+  const normalize = options.normalize && { normalize: options.normalize };
+  // Built now so that bad stats fail before training; evaluation batches are the same every time.
+  const testBatches = classificationBatches(data.test, evalBatchSize, {
+    shuffle: false,
+    ...normalize,
+  });
+  let epoch: ClassificationEpoch | undefined;
 
   const adapter: TaskAdapter = {
     task: data.name,
@@ -134,18 +153,19 @@ export async function trainClassifier(options: ClassifierTrainOptions): Promise<
       augment: options.augment ? (options.augmentName ?? (options.augment.name || 'custom')) : null,
     },
     beginEpoch(_epoch, rng) {
-      order = rng.permutation(n);
+      // The shuffle makes the same draws as rng.permutation(n); augmentation then draws from the
+      // same rng batch by batch (below), not from classificationBatches' keyed streams.
+      epoch = classificationBatches(data.train, batchSize, { rng, dropLast, ...normalize });
     },
     batch(index, rng) {
-      const indices = order.subarray(index * batchSize, Math.min((index + 1) * batchSize, n));
-      const { images, labels } = gather(data.train, indices, pixels);
-      if (options.augment) options.augment(images, indices.length, shape, rng);
-      const x = tf.tensor4d(images, [indices.length, ...shape]);
+      const { x: images, y: labels, size } = (epoch as ClassificationEpoch).batch(index);
+      if (options.augment) options.augment(images, size, shape, rng);
+      const x = tf.tensor4d(images, [size, ...shape]);
       const y = tf.tensor1d(labels, 'int32');
       return {
         loss: () =>
           classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, data.numClasses),
-        size: indices.length,
+        size,
         finish: () => tf.dispose([x, y]),
       };
     },
@@ -155,14 +175,10 @@ export async function trainClassifier(options: ClassifierTrainOptions): Promise<
       const test = data.test;
       let lossSum = 0;
       let correct = 0;
-      for (let start = 0; start < test.count; start += evalBatchSize) {
-        const end = Math.min(start + evalBatchSize, test.count);
+      for (const batch of testBatches) {
         const [l, c] = tf.tidy(() => {
-          const x = tf.tensor4d(test.images.subarray(start * pixels, end * pixels), [
-            end - start,
-            ...shape,
-          ]);
-          const y = tf.tensor1d(test.labels.subarray(start, end), 'int32');
+          const x = tf.tensor4d(batch.x, [batch.size, ...shape]);
+          const y = tf.tensor1d(batch.y, 'int32');
           const logits = model.apply(x, { training: false }) as tf.Tensor;
           const oneHot = tf.oneHot(y, data.numClasses).toFloat();
           const losses = tf.losses.softmaxCrossEntropy(

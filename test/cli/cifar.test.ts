@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import jpeg from 'jpeg-js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { classificationBatches } from '../../src/data/batching.js';
 import { CIFAR10_CLASS_NAMES } from '../../src/data/cifar.js';
 import { Rng } from '../../src/data/rng.js';
 import { UserInputError } from '../../src/errors.js';
@@ -132,22 +133,32 @@ describe('resolveCifar10Source', () => {
     );
   });
 
-  it('loads the binary batches through loadImageData, normalised per channel', () => {
+  it('loads the binary batches through loadImageData, as bytes with per-channel stats', () => {
     const config = resolveRun(
       { task: 'cifar10-smoke', dataDir: binary },
       { optimizer: 'adamw', predictionSteps: 0 },
       1,
     );
-    const data = loadImageData(config, config.data as Parameters<typeof loadImageData>[1]);
+    const { data, normalize } = loadImageData(
+      config,
+      config.data as Parameters<typeof loadImageData>[1],
+    );
     expect(data.name).toBe('cifar10');
     expect(data.train.count).toBe(15);
     expect(data.test.count).toBe(3);
+    // The bytes are kept (no normalised float copy); batches are standardised as they are built.
+    expect(data.train.images).toBeInstanceOf(Uint8Array);
+    expect(normalize?.mean).toHaveLength(3);
+    const { x } = classificationBatches(data.train, 15, {
+      shuffle: false,
+      ...(normalize && { normalize }),
+    }).batch(0);
     for (let c = 0; c < 3; c++) {
       let sum = 0;
       let sq = 0;
-      const n = data.train.images.length / 3;
-      for (let i = c; i < data.train.images.length; i += 3) {
-        const v = data.train.images[i] as number;
+      const n = x.length / 3;
+      for (let i = c; i < x.length; i += 3) {
+        const v = x[i] as number;
         sum += v;
         sq += v * v;
       }

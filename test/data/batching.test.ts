@@ -7,7 +7,7 @@ import {
   bpttWindows,
   channelStats,
   classificationBatches,
-  normalizeImages,
+  imagesToFloat,
 } from '../../src/data/batching.js';
 import { Rng } from '../../src/data/rng.js';
 import type { ImageSplit } from '../../src/data/types.js';
@@ -16,7 +16,7 @@ const SHAPE = [4, 5, 3] as const;
 const IMAGE = 4 * 5 * 3;
 
 /** A split whose pixel values encode (example, pixel): easy to trace through batching. */
-function makeSplit(count: number): ImageSplit {
+function makeSplit(count: number): ImageSplit & { images: Float32Array } {
   const images = new Float32Array(count * IMAGE);
   for (let n = 0; n < count; n++) {
     for (let k = 0; k < IMAGE; k++) images[n * IMAGE + k] = n + k / 1000;
@@ -112,7 +112,7 @@ describe('classificationBatches', () => {
     );
     expect(() =>
       classificationBatches(split, 10, { rng: new Rng(1), augment: { imageShape: [5, 5, 3] } }),
-    ).toThrow(/does not match the split's 60 floats per image/);
+    ).toThrow(/does not match the split's 60 pixel values per image/);
   });
 });
 
@@ -176,22 +176,97 @@ describe('augmentBatch', () => {
 });
 
 describe('per-channel normalisation', () => {
-  it('computes mean/std per channel and standardises a split', () => {
+  it('computes mean/std per channel and standardises each batch', () => {
     const images = Float32Array.from([0, 10, 1, 2, 20, 1, 4, 30, 1, 6, 40, 1]); // 4 pixels, 3 channels
     const split = { images, labels: new Int32Array(1), count: 1 };
     const stats = channelStats(split, 3);
     expect(stats.mean).toEqual([3, 25, 1]);
     expect(stats.std[0]).toBeCloseTo(Math.sqrt(5), 12);
     expect(stats.std[2]).toBe(0);
-    expect(() => normalizeImages(split, stats)).toThrow(/std of channel 2 is 0/);
+    expect(() => classificationBatches(split, 1, { shuffle: false, normalize: stats })).toThrow(
+      /std of channel 2 is 0/,
+    );
+    expect(() =>
+      classificationBatches(split, 1, { shuffle: false, normalize: { mean: [0, 0], std: [1] } }),
+    ).toThrow(/one value per channel/);
     const ok = { mean: stats.mean, std: [stats.std[0] as number, stats.std[1] as number, 1] };
-    const normalized = normalizeImages(split, ok);
-    expect(split.images[0]).toBe(0); // not in place
-    const after = channelStats(normalized, 3);
+    const { x } = classificationBatches(split, 1, { shuffle: false, normalize: ok }).batch(0);
+    expect(images[0]).toBe(0); // the split is left alone
+    const after = channelStats({ images: x, labels: split.labels, count: 1 }, 3);
     expect(after.mean[0]).toBeCloseTo(0, 6);
     expect(after.std[1]).toBeCloseTo(1, 6);
-    expect(normalizeImages(split, ok, { inPlace: true }).images).toBe(images);
-    expect(images[0]).toBeCloseTo(-3 / Math.sqrt(5), 6);
+    expect(x[0]).toBeCloseTo(-3 / Math.sqrt(5), 6);
+  });
+});
+
+describe('byte images (Uint8Array, byte v = v / 255)', () => {
+  const c = SHAPE[2];
+  const count = 37;
+  const rng = new Rng(21);
+  // Each channel has its own range, so the per-channel stats differ.
+  const bytes = Uint8Array.from({ length: count * IMAGE }, (_, i) =>
+    i % c === 0 ? rng.nextInt(256) : i % c === 1 ? 40 + rng.nextInt(100) : 200 + rng.nextInt(56),
+  );
+  const labels = Int32Array.from({ length: count }, (_, n) => n % 5);
+  const byteSplit: ImageSplit = { images: bytes, labels, count };
+  const floatSplit: ImageSplit = { images: imagesToFloat(bytes), labels, count };
+
+  it('imagesToFloat gives v / 255 as float32, and floats back unchanged', () => {
+    expect(floatSplit.images[5]).toBe(Math.fround((bytes[5] as number) / 255));
+    expect(imagesToFloat(floatSplit.images)).toBe(floatSplit.images);
+  });
+
+  it('channelStats of the bytes agrees with that of the same images as floats', () => {
+    const fromBytes = channelStats(byteSplit, c);
+    const fromFloats = channelStats(floatSplit, c);
+    for (let k = 0; k < c; k++) {
+      // Only the float64 summation order differs (a histogram against a running sum).
+      expect(Math.abs((fromBytes.mean[k] as number) - (fromFloats.mean[k] as number))).toBeLessThan(
+        1e-13,
+      );
+      expect(Math.abs((fromBytes.std[k] as number) - (fromFloats.std[k] as number))).toBeLessThan(
+        1e-13,
+      );
+    }
+  });
+
+  it('builds the same batches as the float split, equal to (v/255 − mean)/std to 1e-6', () => {
+    const stats = channelStats(byteSplit, c);
+    const options = (seed: number) => ({
+      rng: new Rng(seed),
+      normalize: stats,
+      augment: { imageShape: SHAPE, padding: 1 },
+    });
+    const fromBytes = [...classificationBatches(byteSplit, 8, options(4))];
+    const fromFloats = [...classificationBatches(floatSplit, 8, options(4))];
+    // Without augmentation, to compare each value with its pixel's exact standardised value.
+    const plain = classificationBatches(byteSplit, 8, { rng: new Rng(4), normalize: stats });
+    let largest = 0;
+    fromBytes.forEach((batch, i) => {
+      // A byte goes through a table built with the float path's arithmetic: bit-identical.
+      expect(batch.x).toEqual(fromFloats[i]?.x);
+      expect(batch.y).toEqual(fromFloats[i]?.y);
+      const { x, indices } = plain.batch(i);
+      indices.forEach((n, k) => {
+        for (let p = 0; p < IMAGE; p++) {
+          const ch = p % c;
+          const exact =
+            ((bytes[n * IMAGE + p] as number) / 255 - (stats.mean[ch] as number)) /
+            (stats.std[ch] as number);
+          largest = Math.max(largest, Math.abs((x[k * IMAGE + p] as number) - exact));
+        }
+      });
+    });
+    // Tolerance: float32 rounding of v / 255 and of the result; the values here lie within ±4,
+    // where float32 values are at most 4.8e-7 apart, so 1e-6 allows both roundings.
+    expect(largest).toBeLessThan(1e-6);
+    expect(largest).toBeGreaterThan(0); // the float32 rounding is really there
+  });
+
+  it('without normalize, a byte batch holds v / 255', () => {
+    const { x, indices } = classificationBatches(byteSplit, 4, { shuffle: false }).batch(1);
+    expect(x[3]).toBe(Math.fround((bytes[(indices[0] as number) * IMAGE + 3] as number) / 255));
+    expect(x).toEqual(floatSplit.images.subarray(4 * IMAGE, 8 * IMAGE));
   });
 });
 

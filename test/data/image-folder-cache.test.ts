@@ -56,7 +56,8 @@ function loadWithInfo(dir: string, cacheDir: string | false) {
   return { data, info: info! };
 }
 
-const bytes = (x: Float32Array | Int32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+const bytes = (x: Float32Array | Uint8Array | Int32Array) =>
+  Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 function expectSame(a: ImageClassificationDataset, b: ImageClassificationDataset): void {
   expect(b.imageShape).toEqual(a.imageShape);
   expect(b.classNames).toEqual(a.classNames);
@@ -139,8 +140,9 @@ describe('loadImageFolder cache', () => {
     expect(second.info.source).toBe('cache');
     expect(second.info.cacheFile).toBe(first.info.cacheFile);
     expectSame(first.data, second.data);
-    expect(second.data.train.images[0]).toBeCloseTo(1 / 255, 7);
-    expect(second.data.train.images[8 * 8 * 3]).toBeCloseTo(11 / 255, 7);
+    expect(second.data.train.images).toBeInstanceOf(Uint8Array); // the bytes, no float copy
+    expect(second.data.train.images[0]).toBe(1);
+    expect(second.data.train.images[8 * 8 * 3]).toBe(11);
     // Other options (a limit) get their own cache file.
     const limited = loadImageFolder(dir, { cacheDir: cache, trainLimit: 2 });
     expect(limited.train.count).toBe(2);
@@ -168,8 +170,8 @@ describe('loadImageFolder cache', () => {
     utimesSync(target, later, later);
     const edited = loadWithInfo(dir, cache);
     expect(edited.info.source).toBe('decoded');
-    expect(edited.data.train.images[0]).toBeCloseTo(value / 255, 7);
-    expect(loadWithInfo(dir, cache).data.train.images[0]).toBeCloseTo(value / 255, 7);
+    expect(edited.data.train.images[0]).toBe(value);
+    expect(loadWithInfo(dir, cache).data.train.images[0]).toBe(value);
     expect(readdirSync(cache)).toHaveLength(1); // rewritten in place, not piling up
 
     writeFileSync(join(dir, 'test', 'y', '9.png'), png(50));

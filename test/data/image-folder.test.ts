@@ -14,6 +14,7 @@ import {
   loadImageFolder,
   type ImageFolderLoadInfo,
 } from '../../src/data/image-folder.js';
+import type { ImageSplit } from '../../src/data/types.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'image-folder-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -68,7 +69,7 @@ describe('loadImageFolder: layouts, labels and decoding', () => {
   });
   const img = 3 * 4 * 3;
 
-  it('decodes PNG and JPEG class folders into NHWC RGB in [0, 1], class-balanced order', () => {
+  it('decodes PNG and JPEG class folders into NHWC RGB bytes, class-balanced order', () => {
     const data = loadImageFolder(dir, noCache);
     expect(data.classNames).toEqual(['cats', 'dogs']);
     expect(data.numClasses).toBe(2);
@@ -80,15 +81,16 @@ describe('loadImageFolder: layouts, labels and decoding', () => {
     // Example 3 is dogs/1.png: R = 101; pixel (x=2, y=1) has G = 100, B = 80.
     const at = (n: number, x: number, y: number, c: number) =>
       data.train.images[n * img + (y * 4 + x) * 3 + c] as number;
-    expect(at(3, 2, 1, 0)).toBeCloseTo(101 / 255, 6);
-    expect(at(3, 2, 1, 1)).toBeCloseTo(100 / 255, 6);
-    expect(at(3, 2, 1, 2)).toBeCloseTo(80 / 255, 6);
+    expect(data.train.images).toBeInstanceOf(Uint8Array); // byte v stands for v / 255
+    expect(data.test.images).toBeInstanceOf(Uint8Array);
+    expect(at(3, 2, 1, 0)).toBe(101);
+    expect(at(3, 2, 1, 1)).toBe(100);
+    expect(at(3, 2, 1, 2)).toBe(80);
     // Example 4 is cats/2.jpg, a flat (200, 100, 50).
     for (const [c, v] of [200, 100, 50].entries()) {
-      expect(Math.abs(at(4, 3, 2, c) * 255 - v)).toBeLessThanOrEqual(3);
+      expect(Math.abs(at(4, 3, 2, c) - v)).toBeLessThanOrEqual(3);
     }
-    expect(Math.abs((data.test.images[img + 1] as number) * 255 - 255)).toBeLessThanOrEqual(3);
-    for (const v of data.train.images) expect(v >= 0 && v <= 1).toBe(true);
+    expect(Math.abs((data.test.images[img + 1] as number) - 255)).toBeLessThanOrEqual(3);
   });
 
   it('keeps the first N of the balanced order with trainLimit / testLimit', () => {
@@ -104,7 +106,7 @@ describe('loadImageFolder: layouts, labels and decoding', () => {
     expect(data.classNames).toEqual(['dogs', 'cats']);
     // Round-robin now starts with dogs (label 0): dogs/0.png has R = 100.
     expect([...data.train.labels]).toEqual([0, 1, 0, 1, 0, 1]);
-    expect(data.train.images[0]).toBeCloseTo(100 / 255, 6);
+    expect(data.train.images[0]).toBe(100);
     expect(() => loadImageFolder(dir, { ...noCache, classNames: ['cats', 'birds'] })).toThrow(
       /missing class folder\(s\) birds; unexpected folder\(s\) dogs/,
     );
@@ -133,8 +135,8 @@ describe('loadImageFolder: layouts, labels and decoding', () => {
         ...(seed !== undefined && { seed }),
         ...(validationSplit !== undefined && { validationSplit }),
       });
-    const ids = (s: { images: Float32Array; count: number }) =>
-      Array.from({ length: s.count }, (_, n) => Math.round((s.images[n * img] as number) * 255));
+    const ids = (s: ImageSplit) =>
+      Array.from({ length: s.count }, (_, n) => s.images[n * img] as number);
     const a = split();
     expect(a.classNames).toEqual(['a', 'b', 'c']);
     expect(a.train.count).toBe(24); // 8 per class: the default holds out 20%
@@ -232,7 +234,7 @@ describe('CIFAR-10 JPEG copy (../shared/datasets/cifar10-jpeg, development machi
   });
 
   it.skipIf(dir === undefined)(
-    'loads all 60,000 images, 5,000 / 1,000 per class, 32x32x3 in [0, 1], official label order; the second load comes from the cache, identical and faster',
+    'loads all 60,000 images, 5,000 / 1,000 per class, 32x32x3 bytes, official label order; the second load comes from the cache, identical and faster',
     () => {
       const infos: ImageFolderLoadInfo[] = [];
       // A cache folder of the test's own (tests write nothing outside their temp folder).
@@ -264,11 +266,12 @@ describe('CIFAR-10 JPEG copy (../shared/datasets/cifar10-jpeg, development machi
         if (v > hi) hi = v;
         sum += v;
       }
+      expect(xs).toBeInstanceOf(Uint8Array);
       expect(lo).toBe(0);
-      expect(hi).toBe(1);
-      // CIFAR-10's pixel mean is about 0.47.
-      expect(sum / xs.length).toBeGreaterThan(0.44);
-      expect(sum / xs.length).toBeLessThan(0.5);
+      expect(hi).toBe(255);
+      // CIFAR-10's pixel mean is about 0.47 (bytes: about 120).
+      expect(sum / xs.length / 255).toBeGreaterThan(0.44);
+      expect(sum / xs.length / 255).toBeLessThan(0.5);
 
       const second = loadCifar10Jpeg(undefined, { cacheDir, onLoad: (i) => infos.push(i) });
       const [a, b] = infos as [ImageFolderLoadInfo, ImageFolderLoadInfo];
@@ -279,7 +282,7 @@ describe('CIFAR-10 JPEG copy (../shared/datasets/cifar10-jpeg, development machi
         expect(b.source).toBe('cache');
         if (a.source === 'decoded') expect(b.seconds).toBeLessThan(a.seconds / 2);
       }
-      const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+      const bytes = (x: ImageSplit['images']) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
       expect(bytes(second.train.images).equals(bytes(first.train.images))).toBe(true);
       expect(bytes(second.test.images).equals(bytes(first.test.images))).toBe(true);
       expect([...second.train.labels]).toEqual([...first.train.labels]);

@@ -6,7 +6,9 @@
         "native/addon.cc",
         "native/adam.cc",
         "native/conv.cc",
-        "native/pool.cc"
+        "native/pool.cc",
+        "native/reduce.cc",
+        "native/stream.cc"
       ],
       "cflags_cc": [
         "-std=c++17",

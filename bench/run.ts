@@ -11,13 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/kernels/backend.js';
+import { NATIVE_ENV, nativeKernels, setNativeKernelsEnabled } from '../src/kernels/native.js';
 import { buildLstmLanguageModel, buildMlp, buildResNet, buildVggCnn } from '../src/models/index.js';
 import { AdamW, type OptimizerKernel } from '../src/optimizers/index.js';
 import { classificationLoss, languageModelLoss } from '../src/training/index.js';
 import { UserInputError } from '../src/errors.js';
 
 type Backend = 'cpu' | 'wasm';
-type Path = 'tfjs' | 'fused';
+/** tf ops; the fused single-pass loops in JS; the same loops in the native addon (all cores). */
+type Path = 'tfjs' | 'fused-js' | 'fused-native';
+/** Training rows: wasm with the native addon's kernels, or wasm alone (JS/XNNPACK kernels). */
+type TrainingBackend = 'wasm+native' | 'wasm';
 
 interface OptimizerStepRow {
   optimizer: string;
@@ -36,7 +40,7 @@ interface OptimizerStepRow {
 
 interface TrainingRow {
   model: string;
-  backend: Backend;
+  backend: TrainingBackend;
   optimizer: string;
   predictionSteps: number;
   samplesPerSecond: number;
@@ -48,9 +52,11 @@ interface TrainingRow {
 interface Settings {
   json: boolean;
   quick: boolean;
+  /** Internal: only the training rows, as JSON (the run without the addon, in a child process). */
+  trainingOnly: boolean;
 }
 
-const KNOWN_FLAGS = ['--json', '--quick', '--help'];
+const KNOWN_FLAGS = ['--json', '--quick', '--help', '--training-only'];
 
 function parseArgs(argv: string[]): Settings {
   for (const a of argv) {
@@ -62,7 +68,11 @@ function parseArgs(argv: string[]): Settings {
     console.log('npm run bench [-- --quick] [-- --json]');
     process.exit(0);
   }
-  return { json: argv.includes('--json'), quick: argv.includes('--quick') };
+  return {
+    json: argv.includes('--json'),
+    quick: argv.includes('--quick'),
+    trainingOnly: argv.includes('--training-only'),
+  };
 }
 
 function log(message: string): void {
@@ -103,6 +113,10 @@ interface Bandwidth {
   copyGBps: number;
   triadGBps: number;
   setGBps: number;
+  /** The same copy and triad in the native addon on all its threads (null without the addon). */
+  nativeCopyGBps: number | null;
+  nativeTriadGBps: number | null;
+  nativeThreads: number | null;
 }
 
 // Separate small functions so V8 optimises each loop as a whole (a loop inlined in a long
@@ -119,8 +133,8 @@ function triadLoop(a: Float32Array, b: Float32Array, c: Float32Array, s: number)
 
 /**
  * STREAM-style copy (a = b, 8 bytes/element) and triad (a = b + s·c, 12 bytes/element) in plain JS
- * loops, and a `TypedArray.set` copy (memcpy), over 64 MiB Float32Arrays (far larger than any
- * cache), best of several.
+ * loops, a `TypedArray.set` copy (memcpy), and copy and triad in the native addon on all cores,
+ * over 64 MiB Float32Arrays (far larger than any cache), best of several.
  */
 function measureBandwidth(quick: boolean): Bandwidth {
   const n = 16 * 1024 * 1024;
@@ -132,7 +146,18 @@ function measureBandwidth(quick: boolean): Bandwidth {
   let copy = Infinity;
   let triad = Infinity;
   let set = Infinity;
+  let nativeCopy = Infinity;
+  let nativeTriad = Infinity;
+  const native = nativeKernels();
   for (let r = 0; r < reps; r++) {
+    if (native) {
+      let t = performance.now();
+      native.streamCopy(b, a);
+      nativeCopy = Math.min(nativeCopy, performance.now() - t);
+      t = performance.now();
+      native.streamTriad(a, b, c, 0.5 + r);
+      nativeTriad = Math.min(nativeTriad, performance.now() - t);
+    }
     let t0 = performance.now();
     copyLoop(a, b);
     copy = Math.min(copy, performance.now() - t0);
@@ -148,6 +173,9 @@ function measureBandwidth(quick: boolean): Bandwidth {
     copyGBps: (8 * n) / copy / 1e6,
     triadGBps: (12 * n) / triad / 1e6,
     setGBps: (8 * n) / set / 1e6,
+    nativeCopyGBps: native ? (8 * n) / nativeCopy / 1e6 : null,
+    nativeTriadGBps: native ? (12 * n) / nativeTriad / 1e6 : null,
+    nativeThreads: native ? native.threads().pool : null,
   };
 }
 
@@ -181,11 +209,16 @@ async function benchOptimizerStep(
       tf.randomNormal([TENSOR_SIDE, TENSOR_SIDE], 0, 1, 'float32', 1000 + i),
     ]),
   );
-  const weights = vars.map((_, i) => tf.fill([TENSOR_SIDE, TENSOR_SIDE], 0.001 * (i + 1)));
-  // A cheap loss whose gradient is a constant per tensor: Σ sum(v ⊙ w).
-  const loss = () => tf.addN(vars.map((v, i) => v.mul(weights[i]!).sum())) as tf.Scalar;
+  // A loss whose gradient is the precomputed `grads` (clones share their buffers: no copy), so
+  // that minimize − gradient is the optimizer's own work (predict, restore, update).
+  const precomputed = tf.customGrad(() => ({
+    value: tf.scalar(0),
+    gradFunc: () => vars.map((v) => grads[v.name]!.clone()),
+  }));
+  const loss = () => precomputed(...vars) as tf.Scalar;
   const optimizer = new AdamW({ learningRate: 1e-3, weightDecay: 1e-2, predictionSteps: s });
-  optimizer.kernel = path satisfies OptimizerKernel;
+  optimizer.kernel = (path === 'tfjs' ? 'tfjs' : 'fused') satisfies OptimizerKernel;
+  setNativeKernelsEnabled(path === 'fused-native');
   const reps = quick ? 3 : 9;
   const budget = quick ? 2000 : 5000;
   const row: OptimizerStepRow = {
@@ -223,7 +256,7 @@ async function benchOptimizerStep(
       row.minimizeMs = median(minTimes);
       const step = row.minimizeMs - row.gradientMs;
       // A difference of two medians is only meaningful when the step is not lost in the
-      // gradient's own spread (the cpu backend's tf-op gradient is ~20× the fused step).
+      // gradient's own spread.
       if (step > 0 && row.gradientMs < 3 * step) {
         row.msPerStep = step;
         row.gbPerSecond = (BYTES_S1 * n) / step / 1e6;
@@ -233,7 +266,8 @@ async function benchOptimizerStep(
     }
   } finally {
     optimizer.dispose();
-    tf.dispose([...vars, ...Object.values(grads), ...weights]);
+    tf.dispose([...vars, ...Object.values(grads)]);
+    setNativeKernelsEnabled(true);
   }
   return row;
 }
@@ -345,7 +379,7 @@ const TRAINING_CASES: TrainingCase[] = [
 
 async function benchTraining(
   c: TrainingCase,
-  backend: Backend,
+  backend: TrainingBackend,
   quick: boolean,
 ): Promise<TrainingRow[]> {
   const rows: TrainingRow[] = [];
@@ -443,7 +477,13 @@ function machineLine(): string {
 
 /** The highest rate measured: the reference the optimizer step's GB/s is compared against. */
 function peakBandwidth(bw: Bandwidth): number {
-  return Math.max(bw.copyGBps, bw.triadGBps, bw.setGBps);
+  return Math.max(
+    bw.copyGBps,
+    bw.triadGBps,
+    bw.setGBps,
+    bw.nativeCopyGBps ?? 0,
+    bw.nativeTriadGBps ?? 0,
+  );
 }
 
 function fmt(x: number | null | undefined, digits = 1): string {
@@ -461,8 +501,12 @@ function table(
   out.push(`Machine: ${machine}`, '');
   out.push(
     `Memory bandwidth (64 MiB arrays, best of runs): JS copy loop ${fmt(bw.copyGBps)} GB/s, ` +
-      `JS triad loop ${fmt(bw.triadGBps)} GB/s, TypedArray.set ${fmt(bw.setGBps)} GB/s ` +
-      `(% of bandwidth below is against the highest)`,
+      `JS triad loop ${fmt(bw.triadGBps)} GB/s, TypedArray.set ${fmt(bw.setGBps)} GB/s` +
+      (bw.nativeThreads === null
+        ? ''
+        : `, native copy ${fmt(bw.nativeCopyGBps)} GB/s and triad ${fmt(bw.nativeTriadGBps)} GB/s ` +
+          `on ${bw.nativeThreads} threads`) +
+      ` (% of bandwidth below is against the highest)`,
     '',
   );
   const peak = peakBandwidth(bw);
@@ -506,17 +550,24 @@ function table(
     out.push('| what | torch | best TF.js | TF.js / torch (speed) |');
     out.push('|---|---|---|---|');
     for (const r of torch.optimizerStep) {
-      const ours = steps
-        .filter((x) => x.params === r.params && x.predictionSteps === 0 && x.msPerStep !== null)
-        .sort((a, b) => a.msPerStep! - b.msPerStep!)[0];
-      out.push(
-        `| AdamW step ${(r.params / 1e6).toFixed(1)}M, s=0 | ${fmt(r.msPerStep, 2)} ms | ` +
-          `${ours ? `${fmt(ours.msPerStep, 2)} ms (${ours.backend} ${ours.path})` : '—'} | ` +
-          `${ours ? (r.msPerStep! / ours.msPerStep!).toFixed(2) : '—'} |`,
-      );
+      // Ours at s = 0 and, the issue's bar, ours with prediction (s = 1) against torch's plain step.
+      for (const s of [0, 1]) {
+        const ours = steps
+          .filter((x) => x.params === r.params && x.predictionSteps === s && x.msPerStep !== null)
+          .sort((a, b) => a.msPerStep! - b.msPerStep!)[0];
+        out.push(
+          `| AdamW step ${(r.params / 1e6).toFixed(1)}M: torch s=0, ours s=${s} | ${fmt(r.msPerStep, 2)} ms | ` +
+            `${ours ? `${fmt(ours.msPerStep, 2)} ms (${ours.backend} ${ours.path})` : '—'} | ` +
+            `${ours ? (r.msPerStep! / ours.msPerStep!).toFixed(2) : '—'} |`,
+        );
+      }
     }
     for (const r of torch.training) {
-      const ours = training.find((x) => x.model === r.model && x.predictionSteps === 0);
+      // Against the default backend: wasm with the addon when it is built.
+      const ours =
+        training.find(
+          (x) => x.model === r.model && x.predictionSteps === 0 && x.backend === 'wasm+native',
+        ) ?? training.find((x) => x.model === r.model && x.predictionSteps === 0);
       out.push(
         `| ${r.model} | ${fmt(r.samplesPerSecond)} ${r.unit}/s | ` +
           `${ours ? `${fmt(ours.samplesPerSecond)} (${ours.backend})` : '—'} | ` +
@@ -527,20 +578,67 @@ function table(
   return out.join('\n');
 }
 
+/** Every training case on wasm, with the addon's kernels when it is loaded. */
+async function benchAllTraining(quick: boolean): Promise<TrainingRow[]> {
+  await selectBackend('wasm');
+  const backend: TrainingBackend = nativeKernels() ? 'wasm+native' : 'wasm';
+  const training: TrainingRow[] = [];
+  for (const c of TRAINING_CASES) {
+    const rows = await benchTraining(c, backend, quick);
+    for (const r of rows) {
+      log(
+        `bench: train ${r.model} ${backend} s=${r.predictionSteps}: ${fmt(r.samplesPerSecond)} ${r.unit}/s`,
+      );
+    }
+    training.push(...rows);
+  }
+  return training;
+}
+
+/**
+ * The training rows of wasm without the addon, from a child process started with the addon off
+ * (kernels are registered once, when the backend starts); [] if it fails.
+ */
+function trainingWithoutAddon(quick: boolean): TrainingRow[] {
+  const args = [...process.execArgv, process.argv[1]!, '--training-only'];
+  if (quick) args.push('--quick');
+  const run = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: { ...process.env, [NATIVE_ENV]: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (run.status !== 0) {
+    log(`bench: the run without the native addon failed (exit ${run.status})`);
+    return [];
+  }
+  return (JSON.parse(run.stdout) as { training: TrainingRow[] }).training;
+}
+
 async function main(): Promise<void> {
   const settings = parseArgs(process.argv.slice(2));
+  if (settings.trainingOnly) {
+    const training = await benchAllTraining(settings.quick);
+    process.stdout.write(`${JSON.stringify({ training })}\n`);
+    return;
+  }
   const machine = machineLine();
   log(`bench: ${machine}`);
+  const native = nativeKernels();
   const bw = measureBandwidth(settings.quick);
   log(
-    `bench: bandwidth copy ${fmt(bw.copyGBps)}, triad ${fmt(bw.triadGBps)}, set ${fmt(bw.setGBps)} GB/s`,
+    `bench: bandwidth copy ${fmt(bw.copyGBps)}, triad ${fmt(bw.triadGBps)}, set ${fmt(bw.setGBps)} GB/s` +
+      (native
+        ? `; native copy ${fmt(bw.nativeCopyGBps)}, triad ${fmt(bw.nativeTriadGBps)} GB/s`
+        : ''),
   );
 
+  const paths: Path[] = native ? ['tfjs', 'fused-js', 'fused-native'] : ['tfjs', 'fused-js'];
   const steps: OptimizerStepRow[] = [];
   for (const backend of ['cpu', 'wasm'] as const) {
     await selectBackend(backend);
     for (const params of [1_048_576, 10_485_760]) {
-      for (const path of ['tfjs', 'fused'] as const) {
+      for (const path of paths) {
         for (const s of [0, 1]) {
           // tf ops on cpu take ~0.2 s per 1M parameters: at 10M a step is seconds, so skip it.
           if (backend === 'cpu' && path === 'tfjs' && params > 2e6) {
@@ -572,15 +670,8 @@ async function main(): Promise<void> {
     }
   }
 
-  const training: TrainingRow[] = [];
-  await selectBackend('wasm');
-  for (const c of TRAINING_CASES) {
-    const rows = await benchTraining(c, 'wasm', settings.quick);
-    for (const r of rows) {
-      log(`bench: train ${r.model} s=${r.predictionSteps}: ${fmt(r.samplesPerSecond)} ${r.unit}/s`);
-    }
-    training.push(...rows);
-  }
+  const training = await benchAllTraining(settings.quick);
+  if (native) training.push(...trainingWithoutAddon(settings.quick));
 
   const torch = runTorch(settings.quick);
   const text = table(machine, bw, steps, training, torch);
@@ -591,10 +682,12 @@ async function main(): Promise<void> {
       memoryBandwidth: {
         ...bw,
         method:
-          'best of runs over 64 MiB Float32Arrays: JS copy and triad loops, TypedArray.set copy; ' +
-          'memoryBandwidthGBps is the highest of the three',
+          'best of runs over 64 MiB Float32Arrays: JS copy and triad loops, TypedArray.set copy, ' +
+          'and copy and triad in the native addon on all its threads; memoryBandwidthGBps is the ' +
+          'highest of these',
       },
       bytesPerParam: { predictionSteps0: BYTES_S0, predictionSteps1: BYTES_S1 },
+      nativeAddon: native ? native.threads() : null,
       training,
       optimizerStep: steps,
       ...(torch ? { torch } : {}),

@@ -11,6 +11,8 @@
 #include "adam.h"
 #include "conv.h"
 #include "pool.h"
+#include "reduce.h"
+#include "stream.h"
 
 namespace {
 
@@ -217,6 +219,39 @@ napi_value BiasActivation(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// columnSums(x, out, rows, cols, scale): out[c] = scale · Σ_r x[r, c]
+napi_value ColumnSums(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(2), cols = args.Int(3);
+  const double scale = args.Number(4);
+  float* x = args.Floats(0, rows * cols);
+  float* out = args.Floats(1, cols);
+  if (!args.failed) wp::column_sums(x, out, rows, cols, scale);
+  return nullptr;
+}
+
+// streamCopy(a, b): b = a
+napi_value StreamCopy(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* a = args.Floats(0, n);
+  float* b = args.Floats(1, n);
+  if (!args.failed) wp::stream_copy(a, b, n);
+  return nullptr;
+}
+
+// streamTriad(a, b, c, s): a = b + s·c
+napi_value StreamTriad(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* a = args.Floats(0, n);
+  float* b = args.Floats(1, n);
+  float* c = args.Floats(2, n);
+  const float s = static_cast<float>(args.Number(3));
+  if (!args.failed) wp::stream_triad(a, b, c, s, n);
+  return nullptr;
+}
+
 // threads(): {pool, blas}
 napi_value Threads(napi_env env, napi_callback_info) {
   napi_value result, pool, blas;
@@ -244,6 +279,9 @@ NAPI_MODULE_INIT() {
       {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default,
        nullptr},
+      {"columnSums", nullptr, ColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"streamCopy", nullptr, StreamCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"streamTriad", nullptr, StreamTriad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);

@@ -67,6 +67,12 @@ export interface NativeKernels {
     cols: number,
     activation: number,
   ): void;
+  /** out[c] = scale · Σ_r x[r, c] over a row-major [rows, cols] array, in float64. */
+  columnSums(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
+  /** b = a on all threads (bandwidth reference for the bench). */
+  streamCopy(a: Float32Array, b: Float32Array): void;
+  /** a = b + s·c on all threads. */
+  streamTriad(a: Float32Array, b: Float32Array, c: Float32Array, s: number): void;
   threads(): { pool: number; blas: number };
 }
 

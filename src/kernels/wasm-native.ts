@@ -1,5 +1,6 @@
 /**
- * Matmul and convolution kernels for the wasm backend that run in the native addon (OpenBLAS on
+ * Matmul, convolution and leading-axes Sum/Mean kernels for the wasm backend that run in the
+ * native addon (OpenBLAS on
  * every core) on the tensors' wasm-heap memory, in place of the single-threaded XNNPACK and JS
  * kernels. Registered by `registerWasmTrainingKernels` when the addon is loaded; each falls back
  * to the kernel it replaced for what it does not cover (other dtypes, NCHW, PReLU and other
@@ -208,9 +209,31 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return out;
   };
 
+  /** Sum and Mean over leading axes (batch and space: the batch-norm and bias gradients). */
+  function leadingReduction(name: 'Sum' | 'Mean'): Kernel {
+    return (args) => {
+      const { x } = args.inputs as { x: TensorInfo };
+      const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+      const rank = x.shape.length;
+      const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
+      const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+      if (!leading || x.dtype !== 'float32' || size(x.shape) === 0) return fallback(name, args);
+      const backend = args.backend as BackendWasmLike;
+      const rows = size(x.shape.slice(0, axes.length));
+      const kept = x.shape.slice(axes.length);
+      const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
+      const out = backend.makeOutput(outShape, 'float32');
+      const scale = name === 'Mean' ? 1 / rows : 1;
+      native.columnSums(heap(backend, x), heap(backend, out), rows, size(kept), scale);
+      return out;
+    };
+  }
+
   replaceKernels(
     'wasm',
     [
+      ['Sum', leadingReduction('Sum')],
+      ['Mean', leadingReduction('Mean')],
       ['BatchMatMul', matMul('BatchMatMul')],
       ['_FusedMatMul', matMul('_FusedMatMul')],
       ['Conv2D', conv2D('Conv2D')],

@@ -262,6 +262,32 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
       );
     });
 
+    it('sum and mean over leading axes (and others, by the fallback) match cpu', async () => {
+      const shape = [3, 5, 4, 37];
+      const xv = randomValues(3 * 5 * 4 * 37, 93);
+      const axesCases: number[][] = [
+        [0],
+        [0, 1],
+        [0, 1, 2],
+        [1, 0],
+        [1],
+        [3],
+        [0, 2],
+        [0, 1, 2, 3],
+      ];
+      for (const axes of axesCases) {
+        for (const keepDims of [false, true]) {
+          await compare(() => tf.sum(tf.tensor(xv, shape), axes, keepDims));
+          await compare(() => tf.mean(tf.tensor(xv, shape), axes, keepDims));
+        }
+      }
+      // Wide rows (cols ≥ 2 blocks of 16 over many rows) and negative axes.
+      const wide = randomValues(200 * 130, 94);
+      await compare(() => tf.sum(tf.tensor(wide, [200, 130]), 0));
+      await compare(() => tf.mean(tf.tensor(wide, [20, 10, 130]), [-3, -2]));
+      await compare(() => tf.sum(tf.tensor(new Int32Array(12).fill(3), [3, 4], 'int32'), 0));
+    });
+
     it('matMul gradients (which use transposed products) match cpu', async () => {
       const av = randomValues(6 * 5, 31);
       const bv = randomValues(5 * 4, 32);

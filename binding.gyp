@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/adam.cc",
+        "native/batch_norm.cc",
         "native/conv.cc",
         "native/pool.cc",
         "native/reduce.cc",

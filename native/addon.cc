@@ -9,6 +9,7 @@
 #include <string>
 
 #include "adam.h"
+#include "batch_norm.h"
 #include "conv.h"
 #include "pool.h"
 #include "reduce.h"
@@ -230,6 +231,43 @@ napi_value ColumnSums(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// batchNormForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon)
+napi_value BatchNormForward(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(6), channels = args.Int(7);
+  const double epsilon = args.Number(8);
+  float* x = args.Floats(0, rows * channels);
+  float* gamma = args.Floats(1, channels);
+  float* beta = args.Floats(2, channels);
+  float* y = args.Floats(3, rows * channels);
+  float* mean = args.Floats(4, channels);
+  float* variance = args.Floats(5, channels);
+  if (!args.failed) {
+    wp::batch_norm_forward(x, gamma, beta, y, mean, variance, rows, channels, epsilon);
+  }
+  return nullptr;
+}
+
+// batchNormBackward(dy, x, mean, variance, gamma, dx, dgamma, dbeta, rows, channels, epsilon)
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(8), channels = args.Int(9);
+  const double epsilon = args.Number(10);
+  float* dy = args.Floats(0, rows * channels);
+  float* x = args.Floats(1, rows * channels);
+  float* mean = args.Floats(2, channels);
+  float* variance = args.Floats(3, channels);
+  float* gamma = args.Floats(4, channels);
+  float* dx = args.Floats(5, rows * channels);
+  float* dgamma = args.Floats(6, channels);
+  float* dbeta = args.Floats(7, channels);
+  if (!args.failed) {
+    wp::batch_norm_backward(dy, x, mean, variance, gamma, dx, dgamma, dbeta, rows, channels,
+                            epsilon);
+  }
+  return nullptr;
+}
+
 // streamCopy(a, b): b = a
 napi_value StreamCopy(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -278,6 +316,10 @@ NAPI_MODULE_INIT() {
        napi_default, nullptr},
       {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default,
        nullptr},
       {"columnSums", nullptr, ColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"streamCopy", nullptr, StreamCopy, nullptr, nullptr, nullptr, napi_default, nullptr},

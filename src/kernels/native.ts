@@ -67,6 +67,30 @@ export interface NativeKernels {
     cols: number,
     activation: number,
   ): void;
+  batchNormForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    rows: number,
+    channels: number,
+    epsilon: number,
+  ): void;
+  batchNormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    channels: number,
+    epsilon: number,
+  ): void;
   /** out[c] = scale · Σ_r x[r, c] over a row-major [rows, cols] array, in float64. */
   columnSums(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
   /** b = a on all threads (bandwidth reference for the bench). */

@@ -7,6 +7,7 @@
  * fused activations, broadcast patterns beyond "equal or 1").
  */
 import * as tf from '@tensorflow/tfjs';
+import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
 import type { NativeKernels } from './native.js';
 import { replaceKernels } from './replace.js';
 import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
@@ -229,9 +230,61 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     };
   }
 
+  /** Batch norm in training over the last axis: [y, mean, variance] (see batch-norm.ts). */
+  const batchNormTrain: Kernel = (args) => {
+    const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
+    const { epsilon } = args.attrs as { epsilon: number };
+    const backend = args.backend as BackendWasmLike;
+    const channels = x!.shape.at(-1)!;
+    const rows = size(x!.shape) / channels;
+    const y = backend.makeOutput(x!.shape, 'float32');
+    const mean = backend.makeOutput([channels], 'float32');
+    const variance = backend.makeOutput([channels], 'float32');
+    native.batchNormForward(
+      heap(backend, x!),
+      heap(backend, gamma!),
+      heap(backend, beta!),
+      heap(backend, y),
+      heap(backend, mean),
+      heap(backend, variance),
+      rows,
+      channels,
+      epsilon,
+    );
+    return [y, mean, variance] as unknown as TensorInfo;
+  };
+
+  /** Its gradient: [dx, dγ, dβ]. */
+  const batchNormGrad: Kernel = (args) => {
+    const { dy, x, mean, variance, gamma } = args.inputs as Record<string, TensorInfo>;
+    const { epsilon } = args.attrs as { epsilon: number };
+    const backend = args.backend as BackendWasmLike;
+    const channels = x!.shape.at(-1)!;
+    const rows = size(x!.shape) / channels;
+    const dx = backend.makeOutput(x!.shape, 'float32');
+    const dgamma = backend.makeOutput([channels], 'float32');
+    const dbeta = backend.makeOutput([channels], 'float32');
+    native.batchNormBackward(
+      heap(backend, dy!),
+      heap(backend, x!),
+      heap(backend, mean!),
+      heap(backend, variance!),
+      heap(backend, gamma!),
+      heap(backend, dx),
+      heap(backend, dgamma),
+      heap(backend, dbeta),
+      rows,
+      channels,
+      epsilon,
+    );
+    return [dx, dgamma, dbeta] as unknown as TensorInfo;
+  };
+
   replaceKernels(
     'wasm',
     [
+      [BATCH_NORM_TRAIN, batchNormTrain],
+      [BATCH_NORM_GRAD, batchNormGrad],
       ['Sum', leadingReduction('Sum')],
       ['Mean', leadingReduction('Mean')],
       ['BatchMatMul', matMul('BatchMatMul')],

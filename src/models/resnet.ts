@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from './batch-norm.js';
 import { UserInputError } from '../errors.js';
 import { ZeroPadShortcut } from './layers.js';
 import { deriveSeed } from './seeds.js';
@@ -81,9 +82,7 @@ export function buildResNet(options: ResNetOptions): tf.LayersModel {
       })
       .apply(x) as tf.SymbolicTensor;
   const bn = (x: tf.SymbolicTensor, name: string) =>
-    tf.layers
-      .batchNormalization({ momentum: 0.9, epsilon: 1e-5, name })
-      .apply(x) as tf.SymbolicTensor;
+    batchNormalization({ momentum: 0.9, epsilon: 1e-5, name }).apply(x) as tf.SymbolicTensor;
   const relu = (x: tf.SymbolicTensor, name: string) =>
     tf.layers.reLU({ name }).apply(x) as tf.SymbolicTensor;
 

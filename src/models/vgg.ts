@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from './batch-norm.js';
 import { UserInputError } from '../errors.js';
 import { SeededDropout } from './dropout.js';
 import { deriveSeed } from './seeds.js';
@@ -85,9 +86,9 @@ export function buildVggCnn(options: VggCnnOptions): tf.LayersModel {
         })
         .apply(x) as tf.SymbolicTensor;
       if (batchNorm) {
-        x = tf.layers
-          .batchNormalization({ momentum: 0.9, epsilon: 1e-5, name: `${block}.bn${k}` })
-          .apply(x) as tf.SymbolicTensor;
+        x = batchNormalization({ momentum: 0.9, epsilon: 1e-5, name: `${block}.bn${k}` }).apply(
+          x,
+        ) as tf.SymbolicTensor;
       }
       x = tf.layers.reLU({ name: `${block}.relu${k}` }).apply(x) as tf.SymbolicTensor;
     }

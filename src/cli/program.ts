@@ -11,7 +11,13 @@ import {
   type Overrides,
   type RunConfig,
 } from '../experiments/config.js';
-import { executeSweep, labelSlug, planSweep, prepareSweepFolder } from '../experiments/compare.js';
+import {
+  executeSweep,
+  labelSlug,
+  planSweep,
+  prepareSweepFolder,
+  SWEEP_FILE,
+} from '../experiments/compare.js';
 import { PRESETS, SCHEDULE_NAMES } from '../experiments/presets.js';
 import { runOne } from '../experiments/run.js';
 import { describeBackend, selectBackend } from '../kernels/backend.js';
@@ -255,6 +261,23 @@ async function compareCommand(
 }
 
 /**
+ * The `compare` command that made a comparison's runs, from its sweep.json (in the runs folder's
+ * parent, where `compare` writes it, or in the folder itself); undefined when there is none.
+ */
+function sweepCommand(runsRoot: string): string | undefined {
+  for (const dir of [path.dirname(path.resolve(runsRoot)), path.resolve(runsRoot)]) {
+    try {
+      const sweep = JSON.parse(readFileSync(path.join(dir, SWEEP_FILE), 'utf8')) as unknown;
+      const command = (sweep as { command?: unknown }).command;
+      if (typeof command === 'string') return command;
+    } catch {
+      // No sweep.json here (or not readable JSON): try the next place.
+    }
+  }
+  return undefined;
+}
+
+/**
  * Writes the report of the runs below `runsRoot`. Version, backend and machine come from the runs'
  * own summaries: the report describes what produced the numbers, not where it was rebuilt.
  */
@@ -262,15 +285,18 @@ async function writeRunsReport(
   runsRoot: string,
   outDir: string,
   baseline?: string,
+  rebuilding = false,
 ): Promise<string> {
   const runs = await readRuns(runsRoot);
   const first = runs.find((r) => r.summary)?.summary;
+  const madeBy = rebuilding ? sweepCommand(runsRoot) : undefined;
   const written = await writeReport({
     runs,
     outDir,
     ...(baseline !== undefined && { baseline }),
     meta: {
-      command: commandLine(),
+      command: madeBy ?? commandLine(),
+      ...(madeBy !== undefined && { rebuiltWith: commandLine() }),
       packageVersion: first?.versions.package ?? 'unknown',
       backend:
         [...new Set(runs.flatMap((r) => (r.summary ? [r.summary.backend] : [])))].join(', ') ||
@@ -282,7 +308,7 @@ async function writeRunsReport(
 }
 
 async function reportCommand(runsRoot: string, flags: { out?: string; baseline?: string }) {
-  say(`report: ${await writeRunsReport(runsRoot, flags.out ?? runsRoot, flags.baseline)}`);
+  say(`report: ${await writeRunsReport(runsRoot, flags.out ?? runsRoot, flags.baseline, true)}`);
 }
 
 export function buildProgram(): Command {

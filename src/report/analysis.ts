@@ -1,5 +1,5 @@
 import { UserInputError } from '../errors.js';
-import type { MetricName, RunSummary } from '../training/log-format.js';
+import type { EvaluationSplit, MetricName, RunSummary } from '../training/log-format.js';
 import type { RunData } from './runs.js';
 import {
   mean,
@@ -88,6 +88,8 @@ export interface ConfigAnalysis {
 export interface TaskAnalysis {
   task: string;
   metric: MetricName;
+  /** The held-out split the metric was measured on (labels in tables and figures). */
+  evaluatedOn: EvaluationSplit;
   higherIsBetter: boolean;
   baseline: string;
   /** Updates per training-loss curve point (step records are averaged within such bins). */
@@ -348,9 +350,16 @@ function analyzeTask(task: string, runs: FinishedRun[], options: AnalysisOptions
       },
     };
   });
+  const splits = new Set(runs.map((r) => splitOf(r.summary)));
+  if (splits.size > 1) {
+    warnings.push(
+      `runs of task ${task} were evaluated on different splits (${[...splits].join(', ')}): their metrics are not comparable`,
+    );
+  }
   return {
     task,
     metric: first.metric,
+    evaluatedOn: splitOf(first),
     higherIsBetter: first.higherIsBetter,
     baseline,
     lossBinSteps,
@@ -407,4 +416,9 @@ export function analyzeRuns(runs: readonly RunData[], options: AnalysisOptions =
   }
   const tasks = [...byTask.entries()].map(([task, list]) => analyzeTask(task, list, options));
   return { tasks, unfinished, warnings };
+}
+
+/** A run's evaluation split; summaries from before it was recorded follow RunSummary's rule. */
+function splitOf(summary: RunSummary): EvaluationSplit {
+  return summary.evaluatedOn ?? (summary.metric === 'perplexity' ? 'validation' : 'test');
 }

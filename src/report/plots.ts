@@ -173,7 +173,8 @@ export function taskFigureSpecs(
   stem = slug(task.task),
 ): { name: string; title: string; xTitle: string; yTitle: string; spec: TopLevelSpec }[] {
   const labels = task.configs.map((c) => c.label);
-  const metricTitle = task.metric === 'accuracy' ? 'Test accuracy' : 'Test perplexity';
+  const split = task.evaluatedOn === 'test' ? 'Test' : 'Validation';
+  const metricTitle = `${split} ${task.metric}`;
   const lossTitle = `Training loss (mean of ${task.lossBinSteps}-update bins)`;
   const testRows = rows(task, 'testMetric');
   const lossRows = rows(task, 'trainLoss');

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { UserInputError } from '../errors.js';
 import type {
   EpochRecord,
+  EvaluationSplit,
   MetricName,
   MetricsRecord,
   RunSummary,
@@ -131,6 +132,7 @@ export function parseSummary(value: unknown, where: string): RunSummary {
     seed: num(o, 'seed', where, { integer: true }),
     metric: metricName(o, where),
     higherIsBetter: o.higherIsBetter,
+    ...(o.evaluatedOn === undefined ? {} : { evaluatedOn: evaluationSplit(o.evaluatedOn, where) }),
     final: {
       testMetric: num(final, 'testMetric', `${where} "final"`),
       testLoss: num(final, 'testLoss', `${where} "final"`),
@@ -325,4 +327,11 @@ export async function readRuns(root: string): Promise<RunData[]> {
   const runs: RunData[] = [];
   for (const dir of dirs) runs.push(await readRun(dir));
   return runs;
+}
+
+function evaluationSplit(value: unknown, where: string): EvaluationSplit {
+  if (value === 'test' || value === 'validation') return value;
+  throw new Error(
+    `${where}: field "evaluatedOn" is ${JSON.stringify(value)}, expected "test" or "validation"`,
+  );
 }

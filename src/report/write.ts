@@ -15,7 +15,10 @@ import type { PairedComparison, Summary } from './stats.js';
 
 /** How the report was produced, printed in it verbatim. */
 export interface ReportMeta {
+  /** The command that made the runs. */
   command: string;
+  /** The command that rebuilt this report from the runs' logs, when not the one above. */
+  rebuiltWith?: string;
   packageVersion: string;
   backend: string;
   machine: string;
@@ -152,8 +155,8 @@ function resultsTable(task: TaskAnalysis, fmt: MetricFormat): Block {
     header: [
       'Configuration',
       'Seeds',
-      `Final test ${name}`,
-      `Best test ${name}`,
+      `Final ${task.evaluatedOn} ${name}`,
+      `Best ${task.evaluatedOn} ${name}`,
       `Δ final vs ${task.baseline} [95% CI]`,
       'p (paired t)',
       `Δ best vs ${task.baseline} [95% CI]`,
@@ -238,6 +241,12 @@ function buildDocument(
     },
     { kind: 'paragraph', text: 'Command:' },
     { kind: 'code', text: meta.command },
+    ...(meta.rebuiltWith === undefined
+      ? []
+      : ([
+          { kind: 'paragraph', text: 'Report rebuilt from the logs with:' },
+          { kind: 'code', text: meta.rebuiltWith },
+        ] as Block[])),
     { kind: 'heading', level: 2, text: 'How to read this report' },
     { kind: 'list', items: HOW_TO_READ },
   ];
@@ -248,7 +257,7 @@ function buildDocument(
       { kind: 'heading', level: 2, text: `Task ${task.task}` },
       {
         kind: 'paragraph',
-        text: `Metric: test ${task.metric} (${direction}). Baseline: ${task.baseline}.`,
+        text: `Metric: ${task.evaluatedOn} ${task.metric} (${direction}). Baseline: ${task.baseline}.`,
       },
       { kind: 'heading', level: 3, text: 'Final results' },
       resultsTable(task, fmt),

@@ -140,6 +140,7 @@ export async function trainClassifier(options: ClassifierTrainOptions): Promise<
   const adapter: TaskAdapter = {
     task: data.name,
     metric: 'accuracy',
+    evaluatedOn: 'test',
     higherIsBetter: true,
     unit: 'samples',
     model,

@@ -99,6 +99,7 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
   const adapter: TaskAdapter = {
     task: corpus.name,
     metric: 'perplexity',
+    evaluatedOn: evalSplit === 'valid' ? 'validation' : 'test',
     higherIsBetter: false,
     unit: 'tokens',
     model: lm.model,

@@ -38,6 +38,9 @@ export interface EpochRecord {
 
 export type MetricsRecord = StepRecord | EpochRecord;
 
+/** The held-out split a run's per-epoch metric is measured on. */
+export type EvaluationSplit = 'test' | 'validation';
+
 /** `summary.json`, written atomically when a run finishes. */
 export interface RunSummary {
   /** Configuration label shown in reports, e.g. `adamw s=1`. */
@@ -46,6 +49,12 @@ export interface RunSummary {
   seed: number;
   metric: MetricName;
   higherIsBetter: boolean;
+  /**
+   * The held-out split behind `testMetric` / `testLoss` (the field names are historical). Absent
+   * in summaries written before it was recorded: read as 'validation' for perplexity (language
+   * models evaluated on their validation split), else 'test'.
+   */
+  evaluatedOn?: EvaluationSplit;
   final: { testMetric: number; testLoss: number; trainLoss: number };
   best: { testMetric: number; epoch: number };
   epochs: number;

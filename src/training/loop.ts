@@ -27,6 +27,7 @@ import {
 import { ensureWritableDir, JsonLinesWriter, writeFileAtomic } from '../files.js';
 import type {
   EpochRecord,
+  EvaluationSplit,
   MetricName,
   MetricsRecord,
   RunSummary,
@@ -65,6 +66,8 @@ export interface TaskAdapter {
   carried(): tf.Tensor[];
   /** Replaces the carried tensors; the adapter takes ownership. */
   setCarried(tensors: tf.Tensor[]): void;
+  /** The split `evaluate` measures (reports and logs name it). */
+  evaluatedOn: EvaluationSplit;
   /** Loss and metric on the held-out split, with the current (true) weights. */
   evaluate(): Promise<{ loss: number; metric: number }>;
   dispose(): void;
@@ -398,7 +401,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
       };
       append(record);
       progress.log(
-        `epoch ${epoch}/${epochs}: train loss ${record.trainLoss.toFixed(4)}, test loss ${record.testLoss.toFixed(4)}, ${adapter.metric} ${record.testMetric.toFixed(4)}, ${Math.round(record.samplesPerSecond)} ${adapter.unit}/s`,
+        `epoch ${epoch}/${epochs}: train loss ${record.trainLoss.toFixed(4)}, ${adapter.evaluatedOn} loss ${record.testLoss.toFixed(4)}, ${adapter.metric} ${record.testMetric.toFixed(4)}, ${Math.round(record.samplesPerSecond)} ${adapter.unit}/s`,
       );
       if (options.onEpochEnd) await options.onEpochEnd(record);
       // The epoch-end checkpoint describes the start of the next epoch.
@@ -441,6 +444,7 @@ function buildSummary(
     seed: options.seed,
     metric: adapter.metric,
     higherIsBetter: adapter.higherIsBetter,
+    evaluatedOn: adapter.evaluatedOn,
     final: { testMetric: last.testMetric, testLoss: last.testLoss, trainLoss: last.trainLoss },
     best: { testMetric: best.testMetric, epoch: best.epoch },
     epochs: options.epochs,

@@ -121,7 +121,8 @@ describe('writeReport', () => {
     for (const [name, xTitle, yTitle] of [
       ['mnist-mlp-test-accuracy', 'Epoch', 'Test accuracy'],
       ['mnist-mlp-train-loss', 'Update (step)', 'Training loss (mean of 5-update bins)'],
-      ['ptb-lstm-test-perplexity', 'Epoch', 'Test perplexity'],
+      // Perplexity summaries without "evaluatedOn" were measured on the validation split.
+      ['ptb-lstm-test-perplexity', 'Epoch', 'Validation perplexity'],
     ] as const) {
       const svg = read(path.join(out, 'report', 'figures', `${name}.svg`));
       expect(svg.startsWith('<svg')).toBe(true);

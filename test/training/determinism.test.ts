@@ -64,6 +64,7 @@ describe('determinism', () => {
     expect(summary.final).toEqual(a.summary.final);
     expect(summary.steps).toBe(18);
     expect(summary.optimizerMemoryBytes).toBeGreaterThan(0);
+    expect(summary.evaluatedOn).toBe('test');
   });
 
   it('a different seed gives a different data order and different numbers', async () => {
@@ -90,6 +91,8 @@ describe('determinism', () => {
       });
       lm.model.dispose();
       optimizer.dispose();
+      // Language models are scored on the validation split, and say so.
+      expect(result.summary.evaluatedOn).toBe('validation');
       return result.records.map(withoutTimings);
     };
     const a = await run();

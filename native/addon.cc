@@ -290,6 +290,20 @@ napi_value StreamTriad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// setThreads(n): the addon's pool and OpenBLAS use n threads from now on; returns threads().
+napi_value Threads(napi_env env, napi_callback_info info);
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const int n = args.Int(0);
+  if (args.failed) return nullptr;
+  if (n < 1) {
+    args.Fail("weight-prediction native: setThreads needs a count of at least 1");
+    return nullptr;
+  }
+  openblas_set_num_threads(wp::set_pool_threads(n));
+  return Threads(env, info);
+}
+
 // threads(): {pool, blas}
 napi_value Threads(napi_env env, napi_callback_info) {
   napi_value result, pool, blas;
@@ -324,6 +338,7 @@ NAPI_MODULE_INIT() {
       {"columnSums", nullptr, ColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"streamCopy", nullptr, StreamCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"streamTriad", nullptr, StreamTriad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);

@@ -24,7 +24,9 @@ class Pool {
  public:
   Pool() {
     threads_ = configured_threads();
-    for (int i = 1; i < threads_; i++) workers_.emplace_back([this, i] { Work(i); });
+    // Workers for every core (they sleep when unused), so set_threads can raise the count later.
+    const int capacity = std::max<int>(threads_, std::thread::hardware_concurrency());
+    for (int i = 1; i < capacity; i++) workers_.emplace_back([this, i] { Work(i); });
   }
 
   ~Pool() {
@@ -38,6 +40,11 @@ class Pool {
   }
 
   int threads() const { return threads_; }
+
+  int SetThreads(int n) {
+    threads_ = std::max(1, std::min<int>(n, static_cast<int>(workers_.size()) + 1));
+    return threads_;
+  }
 
   void Run(int parts, const std::function<void(int)>& task) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -90,6 +97,8 @@ Pool& pool() {
 }  // namespace
 
 int pool_threads() { return pool().threads(); }
+
+int set_pool_threads(int n) { return pool().SetThreads(n); }
 
 void parallel_for(std::size_t n, std::size_t grain,
                   const std::function<void(std::size_t, std::size_t)>& body) {

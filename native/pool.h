@@ -14,6 +14,9 @@ int configured_threads();
 // Number of threads parallel_for uses (the caller included); at least 1.
 int pool_threads();
 
+// Uses n threads from now on (clamped to [1, cores]); returns the count in effect.
+int set_pool_threads(int n);
+
 // Runs body(lo, hi) over disjoint ranges covering [0, n). Ranges are multiples of `grain` except
 // the last; with n < 2 * grain everything runs on the calling thread.
 void parallel_for(std::size_t n, std::size_t grain,

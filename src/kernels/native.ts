@@ -98,6 +98,8 @@ export interface NativeKernels {
   /** a = b + s·c on all threads. */
   streamTriad(a: Float32Array, b: Float32Array, c: Float32Array, s: number): void;
   threads(): { pool: number; blas: number };
+  /** Uses n threads (clamped to the cores) in the pool and OpenBLAS from now on. */
+  setThreads(n: number): { pool: number; blas: number };
 }
 
 /** The environment variable that switches the addon off (`0`, `false` or `off`). */

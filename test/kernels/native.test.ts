@@ -33,6 +33,7 @@ describe('native addon', () => {
     expect([...theta]).toEqual(new Array(8).fill(1));
   });
 
+  // Large enough to be split across threads: run with 2 whatever WEIGHT_PREDICTION_THREADS says.
   const sizes = [1, 1001, 100_003];
   const rows = sizes.flatMap((n) =>
     [false, true].flatMap((amsgrad) =>
@@ -49,6 +50,8 @@ describe('native addon', () => {
         amsgrad,
         decoupledWeightDecay: decoupled,
       });
+      const threads = native!.threads().pool;
+      native!.setThreads(2);
       const run = (useNative: boolean) => {
         setNativeKernelsEnabled(useNative);
         const theta = randomValues(n, 1);
@@ -74,6 +77,7 @@ describe('native addon', () => {
         for (let k = 0; k < js.length; k++) expect(ours[k]).toEqual(js[k]);
       } finally {
         setNativeKernelsEnabled(true);
+        native!.setThreads(threads);
       }
     },
   );

@@ -7,6 +7,7 @@
         "native/adam.cc",
         "native/batch_norm.cc",
         "native/conv.cc",
+        "native/cross_entropy.cc",
         "native/pool.cc",
         "native/reduce.cc",
         "native/stream.cc"

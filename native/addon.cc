@@ -11,6 +11,7 @@
 #include "adam.h"
 #include "batch_norm.h"
 #include "conv.h"
+#include "cross_entropy.h"
 #include "pool.h"
 #include "reduce.h"
 #include "stream.h"
@@ -268,6 +269,54 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Int32Array argument i with at least n elements (null and a thrown TypeError otherwise).
+int32_t* Ints(Args& args, std::size_t i, std::size_t n) {
+  if (args.failed) return nullptr;
+  bool is_typed = false;
+  if (i < args.count) napi_is_typedarray(args.env, args.values[i], &is_typed);
+  napi_typedarray_type kind = napi_float32_array;
+  std::size_t length = 0;
+  void* data = nullptr;
+  if (is_typed) {
+    napi_get_typedarray_info(args.env, args.values[i], &kind, &length, &data, nullptr, nullptr);
+  }
+  if (!is_typed || kind != napi_int32_array || length < n) {
+    args.Fail("weight-prediction native: argument " + std::to_string(i) +
+              " must be an Int32Array of at least " + std::to_string(n) + " elements");
+    return nullptr;
+  }
+  return static_cast<int32_t*>(data);
+}
+
+// sparseSoftmaxCrossEntropy(logits, labels, lse, rows, classes) → mean loss
+napi_value SparseSoftmaxCrossEntropy(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(3), classes = args.Int(4);
+  float* logits = args.Floats(0, rows * classes);
+  int32_t* labels = Ints(args, 1, rows);
+  float* lse = args.Floats(2, rows);
+  if (args.failed) return nullptr;
+  napi_value result;
+  napi_create_double(env, wp::sparse_softmax_cross_entropy(logits, labels, lse, rows, classes),
+                     &result);
+  return result;
+}
+
+// sparseSoftmaxCrossEntropyGrad(logits, labels, lse, grad, rows, classes, scale)
+napi_value SparseSoftmaxCrossEntropyGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(4), classes = args.Int(5);
+  const double scale = args.Number(6);
+  float* logits = args.Floats(0, rows * classes);
+  int32_t* labels = Ints(args, 1, rows);
+  float* lse = args.Floats(2, rows);
+  float* grad = args.Floats(3, rows * classes);
+  if (!args.failed) {
+    wp::sparse_softmax_cross_entropy_grad(logits, labels, lse, grad, rows, classes, scale);
+  }
+  return nullptr;
+}
+
 // streamCopy(a, b): b = a
 napi_value StreamCopy(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -336,6 +385,10 @@ NAPI_MODULE_INIT() {
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default,
        nullptr},
       {"columnSums", nullptr, ColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sparseSoftmaxCrossEntropy", nullptr, SparseSoftmaxCrossEntropy, nullptr, nullptr, nullptr,
+       napi_default, nullptr},
+      {"sparseSoftmaxCrossEntropyGrad", nullptr, SparseSoftmaxCrossEntropyGrad, nullptr, nullptr,
+       nullptr, napi_default, nullptr},
       {"streamCopy", nullptr, StreamCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"streamTriad", nullptr, StreamTriad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -91,6 +91,24 @@ export interface NativeKernels {
     channels: number,
     epsilon: number,
   ): void;
+  /** Mean over rows of logsumexp(logits[r]) − logits[r, label]; each row's logsumexp into lse. */
+  sparseSoftmaxCrossEntropy(
+    logits: Float32Array,
+    labels: Int32Array,
+    lse: Float32Array,
+    rows: number,
+    classes: number,
+  ): number;
+  /** grad = scale·(softmax(logits) − onehot(labels)), from the forward's lse. */
+  sparseSoftmaxCrossEntropyGrad(
+    logits: Float32Array,
+    labels: Int32Array,
+    lse: Float32Array,
+    grad: Float32Array,
+    rows: number,
+    classes: number,
+    scale: number,
+  ): void;
   /** out[c] = scale · Σ_r x[r, c] over a row-major [rows, cols] array, in float64. */
   columnSums(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
   /** b = a on all threads (bandwidth reference for the bench). */

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
+import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import type { NativeKernels } from './native.js';
 import { replaceKernels } from './replace.js';
 import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
@@ -280,9 +281,47 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return [dx, dgamma, dbeta] as unknown as TensorInfo;
   };
 
+  /** Sparse softmax cross-entropy: [mean loss, per-row logsumexp] (see cross-entropy.ts). */
+  const sparseXent: Kernel = (args) => {
+    const { logits, labels } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const [rows, classes] = logits!.shape as [number, number];
+    const loss = backend.makeOutput([], 'float32');
+    const lse = backend.makeOutput([rows], 'float32');
+    heap(backend, loss)[0] = native.sparseSoftmaxCrossEntropy(
+      heap(backend, logits!),
+      backend.typedArrayFromHeap(labels!) as Int32Array,
+      heap(backend, lse),
+      rows,
+      classes,
+    );
+    return [loss, lse] as unknown as TensorInfo;
+  };
+
+  /** Its gradient for the logits: dy/rows · (softmax − onehot). */
+  const sparseXentGrad: Kernel = (args) => {
+    const { dy, logits, labels, lse } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const [rows, classes] = logits!.shape as [number, number];
+    const grad = backend.makeOutput([rows, classes], 'float32');
+    const scale = heap(backend, dy!)[0]! / rows;
+    native.sparseSoftmaxCrossEntropyGrad(
+      heap(backend, logits!),
+      backend.typedArrayFromHeap(labels!) as Int32Array,
+      heap(backend, lse!),
+      heap(backend, grad),
+      rows,
+      classes,
+      scale,
+    );
+    return grad;
+  };
+
   replaceKernels(
     'wasm',
     [
+      [SPARSE_XENT, sparseXent],
+      [SPARSE_XENT_GRAD, sparseXentGrad],
       [BATCH_NORM_TRAIN, batchNormTrain],
       [BATCH_NORM_GRAD, batchNormGrad],
       ['Sum', leadingReduction('Sum')],

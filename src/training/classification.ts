@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { sparseSoftmaxCrossEntropy } from '../kernels/cross-entropy.js';
 import {
   classificationBatches,
   type ChannelStats,
@@ -81,6 +82,9 @@ export function classificationLoss(
   numClasses: number,
 ): tf.Scalar {
   return tf.tidy(() => {
+    // One fused op where the backend has it (wasm with the native addon), else the stock ops.
+    const fused = sparseSoftmaxCrossEntropy(logits as tf.Tensor2D, labels as tf.Tensor1D);
+    if (fused) return fused;
     const oneHot = tf.oneHot(labels as tf.Tensor1D, numClasses).toFloat();
     return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
   });

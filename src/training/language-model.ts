@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { sparseSoftmaxCrossEntropy } from '../kernels/cross-entropy.js';
 import { batchify, bpttWindow, bpttWindowCount } from '../data/batching.js';
 import type { LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
@@ -30,6 +31,12 @@ export function languageModelLoss(
 ): tf.Scalar {
   return tf.tidy(() => {
     const flat = logits.reshape([-1, vocabSize]);
+    // One fused op where the backend has it (wasm with the native addon), else the stock ops.
+    const fused = sparseSoftmaxCrossEntropy(
+      flat as tf.Tensor2D,
+      targets.reshape([-1]).toInt() as tf.Tensor1D,
+    );
+    if (fused) return fused;
     const oneHot = tf.oneHot(targets.reshape([-1]) as tf.Tensor1D, vocabSize).toFloat();
     return tf.losses.softmaxCrossEntropy(oneHot, flat) as tf.Scalar;
   });

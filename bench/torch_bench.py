@@ -1,8 +1,10 @@
 """PyTorch side of `npm run bench`: the same AdamW step and models, same shapes, on this machine.
 
 Run by bench/run.ts with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 (glibc malloc tuned:
-2.6-4x faster training here) and 2 threads. Prints one JSON object on stdout.
-Usage: python3 bench/torch_bench.py [--quick]
+2.6-4x faster training here), once per thread configuration (torch's intra-op threads here, and
+OpenBLAS's own threads through OPENBLAS_NUM_THREADS): which is fastest differs by model. Prints one
+JSON object on stdout.
+Usage: python3 bench/torch_bench.py [--quick] [--threads N]
 """
 import json
 import statistics
@@ -14,7 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 QUICK = "--quick" in sys.argv
-torch.set_num_threads(2)
+THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2
+torch.set_num_threads(THREADS)
 torch.manual_seed(0)
 
 

@@ -1,6 +1,7 @@
 // Adam / AdamW with weight prediction as single passes over float32 arrays. The arithmetic is
-// the same, operation by operation, as the JS loops in src/kernels/fused/adam.ts (float64 per
-// element, float32 stores, no fused multiply-add), so both give bit-identical results.
+// the same, operation by operation, as the JS loops in src/kernels/fused/adam.ts (float32, no
+// fused multiply-add; the JS rounds each operation with Math.fround), so both give bit-identical
+// results. The double-valued scalars are rounded to float32 first, on both sides.
 #pragma once
 #include <cstddef>
 

@@ -108,9 +108,10 @@ const CIFAR10_SOURCE =
 const CIFAR10_PRESETS: TaskPreset[] = [
   // Sizes: measured with the wasm backend on this 2-core machine while two other trainings ran
   // (as in `compare --jobs 2`): ResNet-8 w16 ≈ 50 samples/s, ResNet-14 w16 ≈ 28, ResNet-20 w16 ≈ 13,
-  // ResNet-8 w8 ≈ 108, VGG 32-64-128 (1 conv per block) ≈ 103, (2 per block) ≈ 44. cifar10-vgg is
-  // sized so its 3-seed AdamW vs s = 1 comparison (6 runs, 2 at a time) takes about 2 h here;
-  // cifar10-resnet takes about 1.5 h a run, so about 4.5 h for the same comparison.
+  // ResNet-8 w8 ≈ 108, VGG 32-64-128 (1 conv per block) ≈ 103, (2 per block) ≈ 44, all without
+  // the native addon. cifar10-vgg is sized so its 3-seed AdamW vs s = 1 comparison (6 runs, 2 at a
+  // time) takes about 2 h here without the addon; with it, it took 61 min (results/cifar10-vgg).
+  // cifar10-resnet took about 1.5 h a run without the addon.
   {
     name: 'cifar10-resnet',
     description: `${CIFAR10_SOURCE}; all 50,000/10,000 images, CIFAR ResNet-8 width 16 (3 stages of 1 basic block, widths 16-32-64, BN), crop+flip, normalised, 5 epochs, batch 128, lr 2e-3 with cosine decay per step, weight decay 5e-4 (about 1.5 h a run here at ~50 samples/s)`,
@@ -127,7 +128,7 @@ const CIFAR10_PRESETS: TaskPreset[] = [
   },
   {
     name: 'cifar10-vgg',
-    description: `${CIFAR10_SOURCE}; all 50,000/10,000 images, VGG-style CNN (conv3x3+BN+ReLU, 1 per block, widths 32-64-128, maxpool, dense 128), crop+flip, normalised, 4 epochs, batch 128, lr 1e-3 with cosine decay per step, weight decay 5e-4 (about 35 min a run here at ~100 samples/s)`,
+    description: `${CIFAR10_SOURCE}; all 50,000/10,000 images, VGG-style CNN (conv3x3+BN+ReLU, 1 per block, widths 32-64-128, maxpool, dense 128), crop+flip, normalised, 4 epochs, batch 128, lr 1e-3 with cosine decay per step, weight decay 5e-4 (16–25 min a run here with the native addon, two runs at a time; about 35 min without it)`,
     data: cifar10(),
     model: { kind: 'vgg', widths: [32, 64, 128], convsPerBlock: 1, denseUnits: 128 },
     recipe: {

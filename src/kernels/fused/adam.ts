@@ -3,7 +3,7 @@ import { nativeKernels } from '../native.js';
 import type { FusedRuleKernel } from './types.js';
 
 /**
- * Adam / AdamW (`rules/adam.ts`) as single-pass loops. Per element of an update it reads θ, g, m,
+ * Adam / AdamW (`rules/adam.ts`) as single-pass loops in float32 arithmetic. Per element of an update it reads θ, g, m,
  * v (and vMax) once and writes θ, m, v (and vMax) once: 28 bytes (36 with AMSGrad) instead of a
  * pass and a fresh tensor per tf op. The native addon runs the same arithmetic in C++ on all cores
  * (native/adam.cc, bit-identical); these JS loops are its fallback.
@@ -24,9 +24,8 @@ export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
     },
 
     update(thetaIn, thetaOut, grad, gradScale, state, { step, learningRate: lr, weightDecay: wd }) {
-      // AdamW shrinks θ by (1 − ηλ) before the step; Adam adds λθ to the gradient. The shrunk θ
-      // is rounded to float32 with a float32 factor, as the tf-ops rule and PyTorch's in-place
-      // `p.mul_(1 − ηλ)` do: that rounding repeats every step and would otherwise drift apart.
+      // AdamW shrinks θ by (1 − ηλ) before the step; Adam adds λθ to the gradient. Like the
+      // tf-ops rule and PyTorch's float32 step, the loops compute in float32 throughout.
       const c: UpdateScalars = {
         gradScale,
         l2: decoupledWeightDecay ? 0 : wd,
@@ -73,25 +72,50 @@ interface UpdateScalars {
   epsilon: number;
 }
 
-// The loops are top-level functions with every scalar in a local: V8 then keeps them in registers
-// (measurably faster here than reading them from a closure inside the loop).
+// Float32 arithmetic written out: every operation is rounded with Math.fround (exact float32
+// emulation for +, −, ×, ÷ and √, since a double carries more than twice float32's precision), so
+// these loops give bit for bit what native/adam.cc computes with C floats. The loops are top-level
+// functions with every scalar in a local: V8 then keeps them in registers (measurably faster here
+// than reading them from a closure inside the loop).
+
+const f = Math.fround;
 
 function predictLoop(
   theta: Float32Array,
   cache: Float32Array,
   m: Float32Array,
   v: Float32Array,
-  a: number,
-  scale: number,
-  invSqrtBc2: number,
-  epsilon: number,
+  a64: number,
+  scale64: number,
+  invSqrtBc264: number,
+  epsilon64: number,
 ): void {
+  const a = f(a64);
+  const scale = f(scale64);
+  const invSqrtBc2 = f(invSqrtBc264);
+  const epsilon = f(epsilon64);
   const n = theta.length;
   for (let i = 0; i < n; i++) {
     const t = theta[i]!;
     cache[i] = t;
-    theta[i] = a * t - (scale * m[i]!) / (Math.sqrt(v[i]!) * invSqrtBc2 + epsilon);
+    theta[i] = f(a * t) - f(f(scale * m[i]!) / f(f(f(Math.sqrt(v[i]!)) * invSqrtBc2) + epsilon));
   }
+}
+
+/** The update's scalars rounded to float32, as native/adam.cc rounds them. */
+function float32Scalars(c: UpdateScalars): UpdateScalars & { omb1: number; omb2: number } {
+  return {
+    gradScale: f(c.gradScale),
+    l2: f(c.l2),
+    beta1: f(c.beta1),
+    beta2: f(c.beta2),
+    omb1: f(1 - c.beta1),
+    omb2: f(1 - c.beta2),
+    keep: f(c.keep),
+    stepSize: f(c.stepSize),
+    invSqrtBc2: f(c.invSqrtBc2),
+    epsilon: f(c.epsilon),
+  };
 }
 
 function updateLoop(
@@ -100,20 +124,19 @@ function updateLoop(
   grad: Float32Array,
   m: Float32Array,
   v: Float32Array,
-  c: UpdateScalars,
+  c64: UpdateScalars,
 ): void {
-  const { gradScale, l2, beta1, beta2, keep, stepSize, invSqrtBc2, epsilon } = c;
-  const oneMinusBeta1 = 1 - beta1;
-  const oneMinusBeta2 = 1 - beta2;
+  const { gradScale, l2, beta1, beta2, omb1, omb2, keep, stepSize, invSqrtBc2, epsilon } =
+    float32Scalars(c64);
   const n = thetaIn.length;
   for (let i = 0; i < n; i++) {
     const p = thetaIn[i]!;
-    const g = grad[i]! * gradScale + l2 * p;
-    const mi = beta1 * m[i]! + oneMinusBeta1 * g;
-    const vi = beta2 * v[i]! + oneMinusBeta2 * g * g;
+    const g = f(f(grad[i]! * gradScale) + f(l2 * p));
+    const mi = f(f(beta1 * m[i]!) + f(omb1 * g));
+    const vi = f(f(beta2 * v[i]!) + f(f(omb2 * g) * g));
     m[i] = mi;
     v[i] = vi;
-    thetaOut[i] = Math.fround(p * keep) - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + epsilon);
+    thetaOut[i] = f(p * keep) - f(f(stepSize * mi) / f(f(f(Math.sqrt(vi)) * invSqrtBc2) + epsilon));
   }
 }
 
@@ -124,21 +147,20 @@ function amsgradLoop(
   m: Float32Array,
   v: Float32Array,
   vMax: Float32Array,
-  c: UpdateScalars,
+  c64: UpdateScalars,
 ): void {
-  const { gradScale, l2, beta1, beta2, keep, stepSize, invSqrtBc2, epsilon } = c;
-  const oneMinusBeta1 = 1 - beta1;
-  const oneMinusBeta2 = 1 - beta2;
+  const { gradScale, l2, beta1, beta2, omb1, omb2, keep, stepSize, invSqrtBc2, epsilon } =
+    float32Scalars(c64);
   const n = thetaIn.length;
   for (let i = 0; i < n; i++) {
     const p = thetaIn[i]!;
-    const g = grad[i]! * gradScale + l2 * p;
-    const mi = beta1 * m[i]! + oneMinusBeta1 * g;
-    const vi = beta2 * v[i]! + oneMinusBeta2 * g * g;
+    const g = f(f(grad[i]! * gradScale) + f(l2 * p));
+    const mi = f(f(beta1 * m[i]!) + f(omb1 * g));
+    const vi = f(f(beta2 * v[i]!) + f(f(omb2 * g) * g));
     const vm = Math.max(vMax[i]!, vi);
     m[i] = mi;
     v[i] = vi;
     vMax[i] = vm;
-    thetaOut[i] = Math.fround(p * keep) - (stepSize * mi) / (Math.sqrt(vm) * invSqrtBc2 + epsilon);
+    thetaOut[i] = f(p * keep) - f(f(stepSize * mi) / f(f(f(Math.sqrt(vm)) * invSqrtBc2) + epsilon));
   }
 }

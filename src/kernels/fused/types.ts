@@ -2,8 +2,8 @@ import type { Rule, UpdateContext } from '../../rules/types.js';
 
 /**
  * A rule's math as single-pass loops over Float32Arrays: what its tf-ops `update` and `direction`
- * compute, in one read and one write of each array. Values are computed in float64 and stored in
- * float32, with the same host-side scalars as the tf-ops rule.
+ * compute, in one read and one write of each array, in float32 arithmetic (as the tf-ops rule's
+ * float32 tensors and PyTorch's float32 step), with the same host-side scalars as the tf-ops rule.
  */
 export interface FusedRuleKernel {
   /**

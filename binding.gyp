@@ -8,6 +8,7 @@
         "native/batch_norm.cc",
         "native/conv.cc",
         "native/cross_entropy.cc",
+        "native/gemm.cc",
         "native/pool.cc",
         "native/reduce.cc",
         "native/stream.cc"

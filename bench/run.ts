@@ -175,7 +175,7 @@ function measureBandwidth(quick: boolean): Bandwidth {
     setGBps: (8 * n) / set / 1e6,
     nativeCopyGBps: native ? (8 * n) / nativeCopy / 1e6 : null,
     nativeTriadGBps: native ? (12 * n) / nativeTriad / 1e6 : null,
-    nativeThreads: native ? native.threads().pool : null,
+    nativeThreads: native ? native.threads() : null,
   };
 }
 
@@ -753,7 +753,7 @@ async function main(): Promise<void> {
           'highest of these',
       },
       bytesPerParam: { predictionSteps0: BYTES_S0, predictionSteps1: BYTES_S1 },
-      nativeAddon: native ? native.threads() : null,
+      nativeAddon: native ? { threads: native.threads() } : null,
       training,
       optimizerStep: steps,
       ...(torch ? { torch } : {}),

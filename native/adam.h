@@ -11,13 +11,20 @@ struct AdamUpdateScalars {
   double grad_scale, l2, beta1, beta2, keep, step_size, inv_sqrt_bc2, epsilon;
 };
 
-// θ_out = keep·θ_in − step_size·m/(√v·inv_sqrt_bc2 + ε) after m, v (and v_max when non-null)
-// advance with g = grad_scale·grad + l2·θ_in. θ_in and θ_out may be the same array.
-void adam_update(const float* theta_in, float* theta_out, const float* grad, float* m, float* v,
-                 float* v_max, std::size_t n, const AdamUpdateScalars& c);
+// θ̂ = a·θ − scale·m/(√v·inv_sqrt_bc2 + ε): the prediction's scalars.
+struct AdamPredictScalars {
+  double a, scale, inv_sqrt_bc2, epsilon;
+};
 
-// cache = θ; θ = a·θ − scale·m/(√v·inv_sqrt_bc2 + ε).
-void adam_predict(float* theta, float* cache, const float* m, const float* v, std::size_t n,
-                  double a, double scale, double inv_sqrt_bc2, double epsilon);
+// In place: m, v (and v_max when non-null) advance with g = grad_scale·grad + l2·θ, then
+// θ = keep·θ − step_size·m/(√v·inv_sqrt_bc2 + ε). When `predicted` is non-null it also receives
+// θ̂ of the next step from the new θ, m, v (what adam_predict would write from them).
+void adam_update(float* theta, const float* grad, float* m, float* v, float* v_max,
+                 float* predicted, std::size_t n, const AdamUpdateScalars& c,
+                 const AdamPredictScalars& p);
+
+// predicted = a·θ − scale·m/(√v·inv_sqrt_bc2 + ε); θ, m, v are only read.
+void adam_predict(const float* theta, float* predicted, const float* m, const float* v,
+                  std::size_t n, const AdamPredictScalars& p);
 
 }  // namespace wp

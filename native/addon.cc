@@ -101,35 +101,47 @@ struct Args {
   }
 };
 
-// adamUpdate(thetaIn, thetaOut, grad, m, v, vMax | null, gradScale, l2, beta1, beta2, keep,
-//            stepSize, invSqrtBc2, epsilon)
+// adamUpdate(theta, grad, m, v, vMax | null, gradScale, l2, beta1, beta2, keep, stepSize,
+//            invSqrtBc2, epsilon, predicted | null, a, predictScale, predictInvSqrtBc2)
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   Args args(env, info);
   const std::size_t n = args.Length(0);
-  float* theta_in = args.Floats(0, n);
-  float* theta_out = args.Floats(1, n);
-  float* grad = args.Floats(2, n);
-  float* m = args.Floats(3, n);
-  float* v = args.Floats(4, n);
-  float* v_max = args.Floats(5, n, true);
-  wp::AdamUpdateScalars c{args.Number(6),  args.Number(7),  args.Number(8),  args.Number(9),
-                          args.Number(10), args.Number(11), args.Number(12), args.Number(13)};
-  if (!args.failed) wp::adam_update(theta_in, theta_out, grad, m, v, v_max, n, c);
+  float* theta = args.Floats(0, n);
+  float* grad = args.Floats(1, n);
+  float* m = args.Floats(2, n);
+  float* v = args.Floats(3, n);
+  float* v_max = args.Floats(4, n, true);
+  wp::AdamUpdateScalars c{args.Number(5),  args.Number(6),  args.Number(7),  args.Number(8),
+                          args.Number(9),  args.Number(10), args.Number(11), args.Number(12)};
+  float* predicted = args.Floats(13, n, true);
+  wp::AdamPredictScalars p{0, 0, 0, c.epsilon};
+  if (predicted != nullptr) p = {args.Number(14), args.Number(15), args.Number(16), c.epsilon};
+  if (!args.failed) wp::adam_update(theta, grad, m, v, v_max, predicted, n, c, p);
   return nullptr;
 }
 
-// adamPredict(theta, cache, m, v, a, scale, invSqrtBc2, epsilon)
+// adamPredict(theta, predicted, m, v, a, scale, invSqrtBc2, epsilon)
 napi_value AdamPredict(napi_env env, napi_callback_info info) {
   Args args(env, info);
   const std::size_t n = args.Length(0);
-  float* theta = args.Floats(0, n);
-  float* cache = args.Floats(1, n);
-  float* m = args.Floats(2, n);
-  float* v = args.Floats(3, n);
-  const double a = args.Number(4), scale = args.Number(5), ib = args.Number(6);
-  const double eps = args.Number(7);
-  if (!args.failed) wp::adam_predict(theta, cache, m, v, n, a, scale, ib, eps);
+  const float* theta = args.Floats(0, n);
+  float* predicted = args.Floats(1, n);
+  const float* m = args.Floats(2, n);
+  const float* v = args.Floats(3, n);
+  const wp::AdamPredictScalars p{args.Number(4), args.Number(5), args.Number(6), args.Number(7)};
+  if (!args.failed) wp::adam_predict(theta, predicted, m, v, n, p);
   return nullptr;
+}
+
+// sumOfSquares(x): Σx² in float64.
+napi_value SumOfSquares(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* x = args.Floats(0, n);
+  if (args.failed) return nullptr;
+  napi_value result;
+  napi_create_double(env, wp::sum_of_squares(x, n), &result);
+  return result;
 }
 
 // The 15 integers of ConvDims, in declaration order, starting at argument `first`.
@@ -339,7 +351,8 @@ napi_value StreamTriad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// setThreads(n): the addon's pool and OpenBLAS use n threads from now on; returns threads().
+// setThreads(n): the addon's pool uses n threads from now on (OpenBLAS always one, inside them);
+// returns threads().
 napi_value Threads(napi_env env, napi_callback_info info);
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -349,29 +362,26 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
     args.Fail("weight-prediction native: setThreads needs a count of at least 1");
     return nullptr;
   }
-  openblas_set_num_threads(wp::set_pool_threads(n));
+  wp::set_pool_threads(n);
   return Threads(env, info);
 }
 
-// threads(): {pool, blas}
+// threads(): the pool's thread count
 napi_value Threads(napi_env env, napi_callback_info) {
-  napi_value result, pool, blas;
-  napi_create_object(env, &result);
-  napi_create_int32(env, wp::pool_threads(), &pool);
-  napi_create_int32(env, openblas_get_num_threads(), &blas);
-  napi_set_named_property(env, result, "pool", pool);
-  napi_set_named_property(env, result, "blas", blas);
+  napi_value result;
+  napi_create_int32(env, wp::pool_threads(), &result);
   return result;
 }
 
 }  // namespace
 
 NAPI_MODULE_INIT() {
-  // One setting for both thread pools, so that parallel training processes can split the cores.
-  openblas_set_num_threads(wp::configured_threads());
+  // The pool's threads are the only ones: OpenBLAS runs inside them (see gemm.h).
+  openblas_set_num_threads(1);
   const napi_property_descriptor functions[] = {
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamPredict", nullptr, AdamPredict, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumOfSquares", nullptr, SumOfSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dForward", nullptr, Conv2dForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr,
        napi_default, nullptr},

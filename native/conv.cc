@@ -1,11 +1,10 @@
 #include "conv.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "gemm.h"
 #include "pool.h"
 
 namespace wp {
@@ -107,8 +106,8 @@ void conv2d_forward(const float* x, const float* w, float* y, const ConvDims& d)
   const std::size_t per_item = rows_per_item(d);
   if (is_pointwise(d)) {
     const int rows = static_cast<int>(d.batch * per_item);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, d.out_c, static_cast<int>(K),
-                1.0f, x, static_cast<int>(K), w, d.out_c, 0.0f, y, d.out_c);
+    gemm(false, false, rows, d.out_c, static_cast<int>(K),
+         x, static_cast<int>(K), w, d.out_c, 0.0f, y, d.out_c);
     return;
   }
   const int chunk = batch_chunk(d);
@@ -117,9 +116,9 @@ void conv2d_forward(const float* x, const float* w, float* y, const ConvDims& d)
     const int b1 = std::min(d.batch, b0 + chunk);
     const int rows = static_cast<int>((b1 - b0) * per_item);
     im2col(x, cols, d, b0, b1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, d.out_c, static_cast<int>(K),
-                1.0f, cols, static_cast<int>(K), w, d.out_c, 0.0f,
-                y + b0 * per_item * d.out_c, d.out_c);
+    gemm(false, false, rows, d.out_c, static_cast<int>(K),
+         cols, static_cast<int>(K), w, d.out_c, 0.0f,
+         y + b0 * per_item * d.out_c, d.out_c);
   }
 }
 
@@ -132,8 +131,8 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
   }
   if (is_pointwise(d)) {
     const int rows = static_cast<int>(d.batch * per_item);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(K), d.out_c, rows,
-                1.0f, x, static_cast<int>(K), dy, d.out_c, 0.0f, dw, d.out_c);
+    gemm(true, false, static_cast<int>(K), d.out_c, rows,
+         x, static_cast<int>(K), dy, d.out_c, 0.0f, dw, d.out_c);
     return;
   }
   const int chunk = batch_chunk(d);
@@ -142,9 +141,9 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
     const int b1 = std::min(d.batch, b0 + chunk);
     const int rows = static_cast<int>((b1 - b0) * per_item);
     im2col(x, cols, d, b0, b1);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(K), d.out_c, rows,
-                1.0f, cols, static_cast<int>(K), dy + b0 * per_item * d.out_c, d.out_c,
-                b0 == 0 ? 0.0f : 1.0f, dw, d.out_c);
+    gemm(true, false, static_cast<int>(K), d.out_c, rows,
+         cols, static_cast<int>(K), dy + b0 * per_item * d.out_c, d.out_c,
+         b0 == 0 ? 0.0f : 1.0f, dw, d.out_c);
   }
 }
 
@@ -155,8 +154,8 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
   if (is_pointwise(d)) {
     const int rows = static_cast<int>(d.batch * per_item);
     if (rows > 0) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, static_cast<int>(K), d.out_c,
-                  1.0f, dy, d.out_c, w, d.out_c, 0.0f, dx, static_cast<int>(K));
+      gemm(false, true, rows, static_cast<int>(K), d.out_c,
+           dy, d.out_c, w, d.out_c, 0.0f, dx, static_cast<int>(K));
     }
     return;
   }
@@ -167,9 +166,9 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
   for (int b0 = 0; b0 < d.batch; b0 += chunk) {
     const int b1 = std::min(d.batch, b0 + chunk);
     const int rows = static_cast<int>((b1 - b0) * per_item);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, static_cast<int>(K), d.out_c,
-                1.0f, dy + b0 * per_item * d.out_c, d.out_c, w, d.out_c, 0.0f, cols,
-                static_cast<int>(K));
+    gemm(false, true, rows, static_cast<int>(K), d.out_c,
+         dy + b0 * per_item * d.out_c, d.out_c, w, d.out_c, 0.0f, cols,
+         static_cast<int>(K));
     col2im(cols, dx, d, b0, b1);
   }
 }
@@ -182,11 +181,17 @@ void matmul(const float* a, const float* b, float* c, int batch, int m, int n, i
   }
   const int lda = transpose_a ? m : k;
   const int ldb = transpose_b ? k : n;
-  for (int i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
-                transpose_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a + i * stride_a, lda,
-                b + i * stride_b, ldb, 0.0f, c + static_cast<std::size_t>(i) * m * n, n);
-  }
+  const auto product = [&](std::size_t i) {
+    gemm(transpose_a, transpose_b, m, n, k, a + i * stride_a, lda, b + i * stride_b, ldb, 0.0f,
+         c + i * m * n, n);
+  };
+  // Many small products (attention-like batches): one thread per range of them; large ones
+  // split inside gemm instead.
+  const double work = static_cast<double>(m) * n * k;
+  const std::size_t grain = work >= (1 << 20) ? batch : std::max(1.0, (1 << 18) / work);
+  parallel_for(static_cast<std::size_t>(batch), grain, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; i++) product(i);
+  });
 }
 
 void bias_activation(float* y, const float* bias, std::size_t rows, std::size_t cols,

@@ -1,11 +1,21 @@
 #include "pool.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WP_PAUSE() _mm_pause()
+#else
+#define WP_PAUSE() std::this_thread::yield()
+#endif
 
 namespace wp {
 
@@ -20,22 +30,27 @@ int configured_threads() {
 
 namespace {
 
+// How long an idle worker spins before it sleeps: longer than the JS between two kernels of a
+// training step, short enough that an idle process gives the core back at once.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+// Set on the pool's threads while they run a task: a parallel_for inside one runs serially.
+thread_local bool in_task = false;
+
 class Pool {
  public:
   Pool() {
     threads_ = configured_threads();
     // Workers for every core (they sleep when unused), so set_threads can raise the count later.
     const int capacity = std::max<int>(threads_, std::thread::hardware_concurrency());
-    for (int i = 1; i < capacity; i++) workers_.emplace_back([this, i] { Work(i); });
+    capacity_ = capacity;
+    slots_ = std::make_unique<Slot[]>(capacity);
+    for (int i = 1; i < capacity; i++) workers_.emplace_back([this, i] { Work(slots_[i], i); });
   }
 
   ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-      generation_++;
-    }
-    wake_.notify_all();
+    stop_.store(true);
+    for (int i = 1; i < capacity_; i++) Signal(slots_[i], ++generation_);
     for (auto& t : workers_) t.join();
   }
 
@@ -46,47 +61,75 @@ class Pool {
     return threads_;
   }
 
+  // Runs task(0) here and task(1..parts-1) on workers 1..parts-1; only those are woken.
   void Run(int parts, const std::function<void(int)>& task) {
-    std::unique_lock<std::mutex> lock(mu_);
     task_ = &task;
-    parts_ = parts;
-    pending_ = parts - 1;
-    generation_++;
-    lock.unlock();
-    wake_.notify_all();
+    pending_.store(parts - 1);
+    const unsigned long generation = ++generation_;
+    for (int i = 1; i < parts; i++) Signal(slots_[i], generation);
+    in_task = true;
     task(0);
-    lock.lock();
-    done_.wait(lock, [this] { return pending_ == 0; });
+    in_task = false;
+    while (pending_.load() != 0) WP_PAUSE();
     task_ = nullptr;
   }
 
  private:
-  void Work(int index) {
+  // One per worker, on its own cache line: the ticket it waits for, and how to wake it.
+  struct alignas(64) Slot {
+    std::atomic<unsigned long> ticket{0};
+    std::atomic<bool> sleeping{false};
+    std::mutex mu;
+    std::condition_variable cv;
+  };
+
+  // Seq-cst stores and loads on both sides: either the worker sees the new ticket before it
+  // sleeps, or this sees it sleeping and wakes it.
+  static void Signal(Slot& slot, unsigned long generation) {
+    slot.ticket.store(generation);
+    if (slot.sleeping.load()) {
+      std::lock_guard<std::mutex> lock(slot.mu);
+      slot.cv.notify_one();
+    }
+  }
+
+  void Work(Slot& slot, int index) {
     unsigned long seen = 0;
     for (;;) {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (stop_) return;
-      if (index >= parts_) continue;
-      const std::function<void(int)>* task = task_;
-      lock.unlock();
-      (*task)(index);
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      if (!SpinFor(slot, seen)) {
+        std::unique_lock<std::mutex> lock(slot.mu);
+        slot.sleeping.store(true);
+        slot.cv.wait(lock, [&] { return slot.ticket.load() != seen; });
+        slot.sleeping.store(false);
+      }
+      seen = slot.ticket.load();
+      if (stop_.load()) return;
+      in_task = true;
+      (*task_)(index);
+      in_task = false;
+      pending_.fetch_sub(1);
+    }
+  }
+
+  // True when the worker's ticket changed within the spin time.
+  static bool SpinFor(const Slot& slot, unsigned long seen) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 0;; i++) {
+      if (slot.ticket.load() != seen) return true;
+      WP_PAUSE();
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return false;
     }
   }
 
   int threads_ = 1;
+  int capacity_ = 1;
+  std::unique_ptr<Slot[]> slots_;
   std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
+  // Written before the tickets that publish it (their seq-cst store orders it).
   const std::function<void(int)>* task_ = nullptr;
-  int parts_ = 0;
-  int pending_ = 0;
-  unsigned long generation_ = 0;
-  bool stop_ = false;
+  std::atomic<int> pending_{0};
+  std::atomic<unsigned long> generation_{0};
+  std::atomic<bool> stop_{false};
 };
 
 Pool& pool() {
@@ -104,7 +147,8 @@ void parallel_for(std::size_t n, std::size_t grain,
                   const std::function<void(std::size_t, std::size_t)>& body) {
   if (grain == 0) grain = 1;
   const std::size_t chunks = n / grain;
-  const int parts = static_cast<int>(std::min<std::size_t>(pool().threads(), chunks));
+  const int parts =
+      in_task ? 1 : static_cast<int>(std::min<std::size_t>(pool().threads(), chunks));
   if (parts < 2) {
     if (n > 0) body(0, n);
     return;

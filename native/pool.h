@@ -1,14 +1,15 @@
-// A tiny fork-join pool: parallel_for splits [0, n) into one contiguous range per thread, the
-// caller runs the first. Workers sleep on a condition variable between calls (no spinning), so
-// they never compete with OpenBLAS's own threads for the cores.
+// A tiny fork-join pool, the only threads the addon uses (OpenBLAS runs single-threaded inside
+// them, see gemm.h): parallel_for splits [0, n) into one contiguous range per thread, the caller
+// runs the first. Between calls a worker spins briefly, then sleeps on a condition variable: a
+// training step calls many kernels in a row, and waking a sleeping thread took ~50 µs on the
+// development VM, longer than a whole small kernel.
 #pragma once
 #include <cstddef>
 #include <functional>
 
 namespace wp {
 
-// $WEIGHT_PREDICTION_THREADS when set to a positive integer, else the number of cores: the
-// threads of both this pool and OpenBLAS.
+// $WEIGHT_PREDICTION_THREADS when set to a positive integer, else the number of cores.
 int configured_threads();
 
 // Number of threads parallel_for uses (the caller included); at least 1.

@@ -26,4 +26,33 @@ void column_sums(const float* x, float* out, std::size_t rows, std::size_t cols,
   });
 }
 
+double sum_of_squares(const float* x, std::size_t n) {
+  constexpr std::size_t kBlock = 1 << 14;
+  constexpr std::size_t kLanes = 16;
+  const std::size_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<double> partial(blocks);
+  // Two blocks per thread at least, so that small arrays stay on the calling thread.
+  parallel_for(blocks, 2, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t block = lo; block < hi; block++) {
+      const float* p = x + block * kBlock;
+      const std::size_t len = block + 1 == blocks ? n - block * kBlock : kBlock;
+      double acc[kLanes] = {};
+      std::size_t i = 0;
+      for (; i + kLanes <= len; i += kLanes) {
+        for (std::size_t k = 0; k < kLanes; k++) {
+          const double value = p[i + k];
+          acc[k] += value * value;
+        }
+      }
+      for (; i < len; i++) acc[0] += static_cast<double>(p[i]) * p[i];
+      double sum = 0;
+      for (std::size_t k = 0; k < kLanes; k++) sum += acc[k];
+      partial[block] = sum;
+    }
+  });
+  double total = 0;
+  for (const double s : partial) total += s;
+  return total;
+}
+
 }  // namespace wp

@@ -9,4 +9,9 @@ namespace wp {
 // number of threads: the work is split by columns).
 void column_sums(const float* x, float* out, std::size_t rows, std::size_t cols, double scale);
 
+// Σ x² in float64 (cannot overflow for float32 inputs; NaN or ±Infinity in x make it non-finite),
+// summed in fixed blocks whose partial sums are added in order: the same result for any number
+// of threads.
+double sum_of_squares(const float* x, std::size_t n);
+
 }  // namespace wp

@@ -89,8 +89,8 @@ export async function executeSweep(
   },
 ): Promise<WorkerResult[]> {
   const jobs = Math.max(1, Math.min(options.jobs ?? os.availableParallelism(), plan.runs.length));
-  // Each worker gets its share of the cores for the native kernels' threads (OpenBLAS and the
-  // addon's pool): more threads than cores make their spin-waits fight each other.
+  // Each worker gets its share of the cores for the native kernels' threads: more threads than
+  // cores make their spin-waits fight each other.
   const threadsPerJob = Math.max(1, Math.floor(os.availableParallelism() / jobs));
   const results: WorkerResult[] = [];
   let next = 0;

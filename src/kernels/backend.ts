@@ -85,7 +85,7 @@ export function describeBackend(): string {
   }
   const native = nativeKernels();
   if (native === null) return `${text}, native addon off: ${nativeUnavailableReason() ?? ''}`;
-  const { pool, blas } = native.threads();
+  const threads = native.threads();
   const scope = name === 'wasm' ? 'matmul, conv and Adam steps' : 'Adam steps';
-  return `${text} + native addon (${scope}; ${pool} threads, OpenBLAS ${blas})`;
+  return `${text} + native addon (${scope}; ${threads} thread${threads === 1 ? '' : 's'})`;
 }

@@ -1,7 +1,7 @@
 /**
  * The optional native addon (build/Release/weight_prediction.node, built by `npm install` /
  * `npm ci` with node-gyp against OpenBLAS). It runs the fused optimizer loops and the matmul and
- * convolution kernels in C++ on both cores, directly on the cpu backend's arrays or the wasm heap.
+ * convolution kernels in C++ on all cores, directly on the cpu backend's arrays or the wasm heap.
  * When it is absent (no compiler, no OpenBLAS, install scripts not run) or disabled with
  * WEIGHT_PREDICTION_NATIVE=0, everything falls back to the JS loops and the wasm kernels.
  */
@@ -12,9 +12,12 @@ import { fileURLToPath } from 'node:url';
 
 /** The addon's functions; every array is a Float32Array (see native/addon.cc). */
 export interface NativeKernels {
+  /**
+   * One Adam step in place; with `predicted` non-null it also writes θ̂ of the next step there,
+   * from the new θ, m and v (what `adamPredict` would write from them).
+   */
   adamUpdate(
-    thetaIn: Float32Array,
-    thetaOut: Float32Array,
+    theta: Float32Array,
     grad: Float32Array,
     m: Float32Array,
     v: Float32Array,
@@ -27,10 +30,15 @@ export interface NativeKernels {
     stepSize: number,
     invSqrtBc2: number,
     epsilon: number,
+    predicted: Float32Array | null,
+    a: number,
+    predictScale: number,
+    predictInvSqrtBc2: number,
   ): void;
+  /** predicted = a·θ − scale·m/(√v·invSqrtBc2 + ε); θ, m and v are only read. */
   adamPredict(
     theta: Float32Array,
-    cache: Float32Array,
+    predicted: Float32Array,
     m: Float32Array,
     v: Float32Array,
     a: number,
@@ -38,6 +46,8 @@ export interface NativeKernels {
     invSqrtBc2: number,
     epsilon: number,
   ): void;
+  /** Σx² in float64, the same for any number of threads. */
+  sumOfSquares(x: Float32Array): number;
   /** Dims: batch, inH, inW, inC, outH, outW, outC, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft. */
   conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, ...dims: number[]): void;
   conv2dBackpropFilter(
@@ -115,9 +125,10 @@ export interface NativeKernels {
   streamCopy(a: Float32Array, b: Float32Array): void;
   /** a = b + s·c on all threads. */
   streamTriad(a: Float32Array, b: Float32Array, c: Float32Array, s: number): void;
-  threads(): { pool: number; blas: number };
-  /** Uses n threads (clamped to the cores) in the pool and OpenBLAS from now on. */
-  setThreads(n: number): { pool: number; blas: number };
+  /** The threads the addon's kernels use, the caller's included (OpenBLAS runs inside them). */
+  threads(): number;
+  /** Uses n threads (clamped to the cores) from now on; returns the count in effect. */
+  setThreads(n: number): number;
 }
 
 /** The environment variable that switches the addon off (`0`, `false` or `off`). */

@@ -81,8 +81,9 @@ const KERNELS: readonly OptimizerKernel[] = ['auto', 'fused', 'tfjs'];
 /**
  * The base of every optimizer in this package. It owns what is common to all of them, so each
  * optimizer class is only its options and its rule:
- * - `minimize` with weight prediction: cache θ_t, write θ̂ = a·θ_t − b·Δθ, take the loss and the
- *   gradient at θ̂ (the loss function runs exactly once), restore θ_t by copy, update θ_t;
+ * - `minimize` with weight prediction: keep θ_t aside, put θ̂ = a·θ_t − b·Δθ in the variables,
+ *   take the loss and the gradient at θ̂ (the loss function runs exactly once), restore θ_t
+ *   bit for bit, update θ_t;
  * - per-variable state slots keyed by variable name, created lazily;
  * - gradient clipping, the non-finite policy, weight-decay exclusion;
  * - `getWeights`/`setWeights` (the whole state) and `getConfig` (every option, prediction included).
@@ -115,8 +116,8 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   /**
    * Which implementation runs each step:
    * - `'fused'`: on the cpu and wasm backends, rules with fused loops (Adam, AdamW) update the
-   *   variables and state in place in one pass, and the prediction's θ_t cache is a Float32Array
-   *   per variable allocated once; other rules and backends use tf ops.
+   *   variables and state in place in one pass, which also prepares the next step's θ̂ in a
+   *   spare buffer per variable allocated once; other rules and backends use tf ops.
    * - `'tfjs'`: always tf ops (the reference the fused loops are tested against).
    * - `'auto'` (default): fused on the cpu backend, where even the JS loops measured 27–37× faster
    *   than tf ops; on wasm only when the native addon is loaded (src/kernels/native.ts), since the
@@ -181,8 +182,8 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     const fused = this.fusedStep(variables);
 
     // tf ops: θ_t is kept by reference: TF.js tensors are immutable, so a clone shares the buffer
-    // and assigning it back restores θ_t bit for bit with no copy. Fused: θ_t is copied to the
-    // fused path's cache, and the update reads it from there (the restore folded into the update).
+    // and assigning it back restores θ_t bit for bit with no copy. Fused: θ_t and θ̂ trade buffers
+    // (FusedSteps), and the update trades them back before it runs in place.
     const cache = predicting && !fused ? variables.map((v) => tf.keep(v.clone())) : [];
     let value: tf.Scalar;
     let grads: tf.NamedTensorMap;
@@ -257,7 +258,7 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
           this.weightDecayFor(v.name),
         );
         if (fused) {
-          fused.predict(v, slots, completed, a, b);
+          fused.predict(v, slots, { a, b, completed });
           continue;
         }
         const direction = this.rule.direction(slots, completed);
@@ -281,12 +282,22 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     if (scale === null) return;
     const step = this.iterations + 1;
     const learningRate = this.schedule(step - 1);
+    // The fused loops prepare the next step's θ̂ in the update's own pass (see FusedSteps).
+    const nextLrs =
+      fused && this.predictionSteps > 0
+        ? predictedLearningRates(this.common.prediction, this.schedule, step)
+        : null;
     tf.tidy(() => {
       for (const v of variables) {
         const slots = this.slotsFor(v);
-        const ctx = { step, learningRate, weightDecay: this.weightDecayFor(v.name) };
+        const weightDecay = this.weightDecayFor(v.name);
+        const ctx = { step, learningRate, weightDecay };
         if (fused) {
-          fused.update(v, grads[v.name]!, scale, slots, ctx);
+          const next = nextLrs && {
+            ...predictionCoefficients(this.common.prediction, nextLrs, weightDecay),
+            completed: step,
+          };
+          fused.update(v, grads[v.name]!, scale, slots, ctx, next ?? undefined);
           continue;
         }
         const g = scale === 1 ? grads[v.name]! : grads[v.name]!.mul(scale);

@@ -30,7 +30,29 @@ describe('native addon', () => {
     expect(() =>
       native.adamPredict(theta, new Float64Array(8) as never, theta, theta, 1, 1, 1, 1e-8),
     ).toThrow(/argument 1 must be a Float32Array/);
+    expect(() => native.sumOfSquares([1, 2] as never)).toThrow(/must be a Float32Array/);
     expect([...theta]).toEqual(new Array(8).fill(1));
+  });
+
+  it.skipIf(!native)('sumOfSquares agrees with a float64 sum, for any thread count', () => {
+    const threads = native!.threads();
+    try {
+      for (const n of [0, 1, 17, 16_385, 300_001]) {
+        const x = randomValues(n, n + 1);
+        let exact = 0;
+        for (const value of x) exact += value * value;
+        native!.setThreads(1);
+        const one = native!.sumOfSquares(x);
+        native!.setThreads(2);
+        const two = native!.sumOfSquares(x);
+        expect(two).toBe(one); // fixed blocks summed in order
+        expect(Math.abs(one - exact)).toBeLessThanOrEqual(1e-12 * Math.max(exact, 1));
+      }
+      expect(native!.sumOfSquares(Float32Array.of(1, NaN))).toBeNaN();
+      expect(native!.sumOfSquares(Float32Array.of(3e38, 3e38))).toBeCloseTo(1.8e77, -74);
+    } finally {
+      native!.setThreads(threads);
+    }
   });
 
   // Large enough to be split across threads: run with 2 whatever WEIGHT_PREDICTION_THREADS says.
@@ -50,12 +72,13 @@ describe('native addon', () => {
         amsgrad,
         decoupledWeightDecay: decoupled,
       });
-      const threads = native!.threads().pool;
+      const threads = native!.threads();
       native!.setThreads(2);
       const run = (useNative: boolean) => {
         setNativeKernelsEnabled(useNative);
         const theta = randomValues(n, 1);
-        const cache = new Float32Array(n);
+        const predicted = new Float32Array(n);
+        const prepared = new Float32Array(n);
         const grad = randomValues(n, 2);
         const state = [
           randomValues(n, 3)
@@ -65,11 +88,16 @@ describe('native addon', () => {
         ];
         if (amsgrad) state.push(state[1]!.map((x) => x * 1.5));
         const ctx = { step: 3, learningRate: 1e-2, weightDecay: 0.05 };
-        kernel.predict(theta, cache, state, 2, 1.01, 0.02);
-        kernel.update(cache, theta, grad, 0.7, state, ctx);
-        // In place (θ_in = θ_out), as a step without prediction runs.
-        kernel.update(theta, theta, grad, 1, state, { ...ctx, step: 4 });
-        return [theta, cache, ...state].map((a) => new Uint32Array(a.buffer));
+        kernel.predict(theta, predicted, state, { a: 1.01, b: 0.02, completed: 2 });
+        // An update that also prepares the next θ̂, then one that does not.
+        const next = { a: 0.99, b: 0.03, completed: 3 };
+        kernel.update(theta, grad, 0.7, state, ctx, { ...next, predicted: prepared });
+        // What the update prepared is what a prediction pass gives from its results.
+        const check = new Float32Array(n);
+        kernel.predict(theta, check, state, next);
+        expect(new Uint32Array(prepared.buffer)).toEqual(new Uint32Array(check.buffer));
+        kernel.update(theta, grad, 1, state, { ...ctx, step: 4 });
+        return [theta, predicted, prepared, ...state].map((a) => new Uint32Array(a.buffer));
       };
       try {
         const ours = run(true);

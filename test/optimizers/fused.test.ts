@@ -166,29 +166,129 @@ describe('fused path ≡ tf-ops path over 100 steps', () => {
 describe.each(BACKENDS)('fused path on %s', (backend) => {
   const shapes = [[5, 7], [13]];
 
-  it('allocates the θ_t cache once and updates the variables in place', async () => {
+  it('allocates each spare buffer once and updates the variables in place', async () => {
     await tf.setBackend(backend);
     const p = randomProblem(shapes, 1);
     const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
     optimizer.kernel = 'fused';
     optimizer.minimize(p.loss, false, p.vars);
     optimizer.minimize(p.loss, false, p.vars);
-    const caches = p.vars.map((v) => fusedOf(optimizer).cacheOf(v.name));
+    const spares = p.vars.map((v) => fusedOf(optimizer).spareOf(v.name));
     const dataIds = p.vars.map((v) => v.dataId);
-    expect(caches.every((c) => c instanceof Float32Array)).toBe(true);
+    expect(spares.every((t) => t instanceof tf.Tensor)).toBe(true);
+    const tensors = tf.memory().numTensors;
     for (let k = 0; k < 10; k++) optimizer.minimize(p.loss, false, p.vars);
+    expect(tf.memory().numTensors).toBe(tensors);
     p.vars.forEach((v, i) => {
-      expect(fusedOf(optimizer).cacheOf(v.name)).toBe(caches[i]);
+      expect(fusedOf(optimizer).spareOf(v.name)).toBe(spares[i]);
       expect(v.dataId).toBe(dataIds[i]);
     });
-    // The cache is never part of the saved state.
+    // The spare buffers are never part of the saved state.
     const names = (await optimizer.getWeights()).map((w) => w.name);
     expect(names.filter((n) => n !== 'iter').every((n) => /\/(m|v)$/.test(n))).toBe(true);
     optimizer.dispose();
+    expect(spares.every((t) => t!.isDisposed)).toBe(true);
     p.dispose();
   });
 
-  it("kernel = 'tfjs' takes the tf-ops path (no cache, a fresh buffer per step)", async () => {
+  describe('the update prepares the next θ̂; predict runs its own pass only after a change', () => {
+    /** Counts the prediction passes of an optimizer's fused kernel. */
+    function countPredictPasses(optimizer: WeightPredictionOptimizer): () => number {
+      const kernel = (fusedOf(optimizer) as unknown as { kernel: { predict: () => void } }).kernel;
+      const predict = kernel.predict;
+      let calls = 0;
+      kernel.predict = (...args: Parameters<typeof predict>) => {
+        calls++;
+        predict(...args);
+      };
+      return () => calls;
+    }
+
+    it('follows the tf-ops path through assignments, loaded state and step-count changes', async () => {
+      await tf.setBackend(backend);
+      const [p, ref] = problemPair(shapes, 11);
+      const options = { learningRate: 0.01, weightDecay: 0.02, predictionSteps: 1 };
+      const fused = new AdamW(options);
+      fused.kernel = 'fused';
+      const tfOps = new AdamW(options);
+      tfOps.kernel = 'tfjs';
+      const passes = countPredictPasses(fused);
+      const both = (k: number) => {
+        for (let i = 0; i < k; i++) {
+          fused.minimize(p.loss, false, p.vars);
+          tfOps.minimize(ref.loss, false, ref.vars);
+        }
+      };
+      const expectSame = (what: string) =>
+        p.vars.forEach((v, i) =>
+          expect(
+            worstRatio(values(v), values(ref.vars[i]!), 1e-6, 1e-6),
+            `${what}, var ${i}`,
+          ).toBeLessThanOrEqual(1),
+        );
+      both(5);
+      expect(passes()).toBe(0); // step 1 predicts nothing; steps 2–5 use what updates prepared
+      expectSame('steady');
+      // The user assigns one variable: its θ̂ is computed afresh, the other's is still prepared.
+      for (const q of [p, ref]) q.vars[0]!.assign(q.vars[0]!.mul(0.5));
+      both(1);
+      expect(passes()).toBe(1);
+      expectSame('after assign');
+      // The state is loaded back (as from a checkpoint): every θ̂ is computed afresh.
+      for (const o of [fused, tfOps]) await o.setWeights(await o.getWeights());
+      both(1);
+      expect(passes()).toBe(1 + p.vars.length);
+      expectSame('after setWeights');
+      both(3);
+      expect(passes()).toBe(1 + p.vars.length);
+      fused.dispose();
+      tfOps.dispose();
+      p.dispose();
+      ref.dispose();
+    });
+
+    it.each([
+      { s: 1, scheduleAware: false, includeWeightDecay: false },
+      { s: 2, scheduleAware: true, includeWeightDecay: false },
+      { s: 3, scheduleAware: false, includeWeightDecay: true },
+    ])(
+      'follows a schedule: s=$s scheduleAware=$scheduleAware includeWeightDecay=$includeWeightDecay',
+      async ({ s, scheduleAware, includeWeightDecay }) => {
+        await tf.setBackend(backend);
+        const [p, ref] = problemPair(shapes, 12 + s);
+        const options = {
+          learningRate: (t: number) => 0.004 * (0.5 + 0.5 * Math.cos(t / 7)) + 1e-4,
+          weightDecay: 0.05,
+          predictionSteps: s,
+          scheduleAware,
+          includeWeightDecay,
+        };
+        const fused = new AdamW(options);
+        fused.kernel = 'fused';
+        const tfOps = new AdamW(options);
+        tfOps.kernel = 'tfjs';
+        const passes = countPredictPasses(fused);
+        let worst = 0;
+        for (let k = 0; k < 30; k++) {
+          let seenFused: number[][] = [];
+          let seenRef: number[][] = [];
+          fused.minimize(() => ((seenFused = p.vars.map(values)), p.loss()), false, p.vars);
+          tfOps.minimize(() => ((seenRef = ref.vars.map(values)), ref.loss()), false, ref.vars);
+          p.vars.forEach((_, j) => {
+            worst = Math.max(worst, worstRatio(seenFused[j]!, seenRef[j]!, 1e-6, 1e-6));
+          });
+        }
+        expect(passes()).toBe(0);
+        expect(worst).toBeLessThanOrEqual(1);
+        fused.dispose();
+        tfOps.dispose();
+        p.dispose();
+        ref.dispose();
+      },
+    );
+  });
+
+  it("kernel = 'tfjs' takes the tf-ops path (no spare buffer, a fresh buffer per step)", async () => {
     await tf.setBackend(backend);
     const p = randomProblem(shapes, 2);
     const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
@@ -198,7 +298,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
     const dataId = p.vars[0]!.dataId;
     optimizer.minimize(p.loss, false, p.vars);
     expect(p.vars[0]!.dataId).not.toBe(dataId);
-    expect(fusedOf(optimizer).cacheOf(p.vars[0]!.name)).toBeUndefined();
+    expect(fusedOf(optimizer).spareOf(p.vars[0]!.name)).toBeUndefined();
     optimizer.dispose();
     p.dispose();
   });

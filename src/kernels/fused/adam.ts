@@ -1,29 +1,44 @@
 import type { AdamRuleOptions } from '../../rules/adam.js';
 import { nativeKernels } from '../native.js';
-import type { FusedRuleKernel } from './types.js';
+import type { FusedRuleKernel, PredictionScalars } from './types.js';
 
 /**
- * Adam / AdamW (`rules/adam.ts`) as single-pass loops in float32 arithmetic. Per element of an update it reads θ, g, m,
- * v (and vMax) once and writes θ, m, v (and vMax) once: 28 bytes (36 with AMSGrad) instead of a
- * pass and a fresh tensor per tf op. The native addon runs the same arithmetic in C++ on all cores
- * (native/adam.cc, bit-identical); these JS loops are its fallback.
+ * Adam / AdamW (`rules/adam.ts`) as single-pass loops in float32 arithmetic. Per element of an
+ * update it reads θ, g, m, v (and vMax) once and writes θ, m, v (and vMax) once: 28 bytes (36 with
+ * AMSGrad), plus 4 when it also writes the next step's θ̂, instead of a pass and a fresh tensor per
+ * tf op. The native addon runs the same arithmetic in C++ on all cores (native/adam.cc,
+ * bit-identical); these JS loops are its fallback.
  */
 export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
   const { beta1, beta2, epsilon, amsgrad, decoupledWeightDecay } = o;
+  // θ̂ = a·θ − b·m̂/(√v̂ + ε), with m̂ = m/bc1 and √v̂ = √v/√bc2 (v, never vMax).
+  const predictScalars = ({ a, b, completed }: PredictionScalars) => ({
+    a,
+    scale: b / (1 - beta1 ** completed),
+    invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** completed),
+    epsilon,
+  });
   return {
-    predict(theta, cache, state, completed, a, b) {
-      // θ̂ = a·θ − b·m̂/(√v̂ + ε), with m̂ = m/bc1 and √v̂ = √v/√bc2 (v, never vMax).
-      const bc1 = 1 - beta1 ** completed;
-      const invSqrtBc2 = 1 / Math.sqrt(1 - beta2 ** completed);
+    predict(theta, predicted, state, p) {
+      const s = predictScalars(p);
       const native = nativeKernels();
       if (native) {
-        native.adamPredict(theta, cache, state[0]!, state[1]!, a, b / bc1, invSqrtBc2, epsilon);
+        native.adamPredict(
+          theta,
+          predicted,
+          state[0]!,
+          state[1]!,
+          s.a,
+          s.scale,
+          s.invSqrtBc2,
+          s.epsilon,
+        );
       } else {
-        predictLoop(theta, cache, state[0]!, state[1]!, a, b / bc1, invSqrtBc2, epsilon);
+        predictLoop(theta, predicted, state[0]!, state[1]!, s.a, s.scale, s.invSqrtBc2, s.epsilon);
       }
     },
 
-    update(thetaIn, thetaOut, grad, gradScale, state, { step, learningRate: lr, weightDecay: wd }) {
+    update(theta, grad, gradScale, state, { step, learningRate: lr, weightDecay: wd }, next) {
       // AdamW shrinks θ by (1 − ηλ) before the step; Adam adds λθ to the gradient. Like the
       // tf-ops rule and PyTorch's float32 step, the loops compute in float32 throughout.
       const c: UpdateScalars = {
@@ -36,12 +51,13 @@ export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
         invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** step),
         epsilon,
       };
+      const p = next ? predictScalars(next) : { a: 0, scale: 0, invSqrtBc2: 0, epsilon };
+      const predicted = next?.predicted ?? null;
       const [m, v, vMax] = state as [Float32Array, Float32Array, Float32Array?];
       const native = nativeKernels();
       if (native) {
         native.adamUpdate(
-          thetaIn,
-          thetaOut,
+          theta,
           grad,
           m,
           v,
@@ -54,9 +70,14 @@ export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
           c.stepSize,
           c.invSqrtBc2,
           epsilon,
+          predicted,
+          p.a,
+          p.scale,
+          p.invSqrtBc2,
         );
-      } else if (amsgrad) amsgradLoop(thetaIn, thetaOut, grad, m, v, vMax!, c);
-      else updateLoop(thetaIn, thetaOut, grad, m, v, c);
+      } else {
+        updateLoop(theta, grad, m, v, amsgrad ? vMax! : null, c, predicted, p);
+      }
     },
   };
 }
@@ -82,7 +103,7 @@ const f = Math.fround;
 
 function predictLoop(
   theta: Float32Array,
-  cache: Float32Array,
+  predicted: Float32Array,
   m: Float32Array,
   v: Float32Array,
   a64: number,
@@ -96,71 +117,55 @@ function predictLoop(
   const epsilon = f(epsilon64);
   const n = theta.length;
   for (let i = 0; i < n; i++) {
-    const t = theta[i]!;
-    cache[i] = t;
-    theta[i] = f(a * t) - f(f(scale * m[i]!) / f(f(f(Math.sqrt(v[i]!)) * invSqrtBc2) + epsilon));
+    predicted[i] =
+      f(a * theta[i]!) - f(f(scale * m[i]!) / f(f(f(Math.sqrt(v[i]!)) * invSqrtBc2) + epsilon));
   }
 }
 
-/** The update's scalars rounded to float32, as native/adam.cc rounds them. */
-function float32Scalars(c: UpdateScalars): UpdateScalars & { omb1: number; omb2: number } {
-  return {
-    gradScale: f(c.gradScale),
-    l2: f(c.l2),
-    beta1: f(c.beta1),
-    beta2: f(c.beta2),
-    omb1: f(1 - c.beta1),
-    omb2: f(1 - c.beta2),
-    keep: f(c.keep),
-    stepSize: f(c.stepSize),
-    invSqrtBc2: f(c.invSqrtBc2),
-    epsilon: f(c.epsilon),
-  };
-}
-
+/** One in-place update; with AMSGrad (vMax non-null) the step divides by √max(vMax, v). */
 function updateLoop(
-  thetaIn: Float32Array,
-  thetaOut: Float32Array,
+  theta: Float32Array,
   grad: Float32Array,
   m: Float32Array,
   v: Float32Array,
-  c64: UpdateScalars,
+  vMax: Float32Array | null,
+  c: UpdateScalars,
+  predicted: Float32Array | null,
+  p: { a: number; scale: number; invSqrtBc2: number; epsilon: number },
 ): void {
-  const { gradScale, l2, beta1, beta2, omb1, omb2, keep, stepSize, invSqrtBc2, epsilon } =
-    float32Scalars(c64);
-  const n = thetaIn.length;
+  const gradScale = f(c.gradScale);
+  const l2 = f(c.l2);
+  const beta1 = f(c.beta1);
+  const beta2 = f(c.beta2);
+  const omb1 = f(1 - c.beta1);
+  const omb2 = f(1 - c.beta2);
+  const keep = f(c.keep);
+  const stepSize = f(c.stepSize);
+  const invSqrtBc2 = f(c.invSqrtBc2);
+  const epsilon = f(c.epsilon);
+  const pa = f(p.a);
+  const pScale = f(p.scale);
+  const pInvSqrtBc2 = f(p.invSqrtBc2);
+  const n = theta.length;
   for (let i = 0; i < n; i++) {
-    const p = thetaIn[i]!;
-    const g = f(f(grad[i]! * gradScale) + f(l2 * p));
+    const t = theta[i]!;
+    const g = f(f(grad[i]! * gradScale) + f(l2 * t));
     const mi = f(f(beta1 * m[i]!) + f(omb1 * g));
     const vi = f(f(beta2 * v[i]!) + f(f(omb2 * g) * g));
     m[i] = mi;
     v[i] = vi;
-    thetaOut[i] = f(p * keep) - f(f(stepSize * mi) / f(f(f(Math.sqrt(vi)) * invSqrtBc2) + epsilon));
-  }
-}
-
-function amsgradLoop(
-  thetaIn: Float32Array,
-  thetaOut: Float32Array,
-  grad: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  vMax: Float32Array,
-  c64: UpdateScalars,
-): void {
-  const { gradScale, l2, beta1, beta2, omb1, omb2, keep, stepSize, invSqrtBc2, epsilon } =
-    float32Scalars(c64);
-  const n = thetaIn.length;
-  for (let i = 0; i < n; i++) {
-    const p = thetaIn[i]!;
-    const g = f(f(grad[i]! * gradScale) + f(l2 * p));
-    const mi = f(f(beta1 * m[i]!) + f(omb1 * g));
-    const vi = f(f(beta2 * v[i]!) + f(f(omb2 * g) * g));
-    const vm = Math.max(vMax[i]!, vi);
-    m[i] = mi;
-    v[i] = vi;
-    vMax[i] = vm;
-    thetaOut[i] = f(p * keep) - f(f(stepSize * mi) / f(f(f(Math.sqrt(vm)) * invSqrtBc2) + epsilon));
+    let denominatorV = vi;
+    if (vMax !== null) {
+      denominatorV = Math.max(vMax[i]!, vi);
+      vMax[i] = denominatorV;
+    }
+    const next = f(
+      f(t * keep) - f(f(stepSize * mi) / f(f(f(Math.sqrt(denominatorV)) * invSqrtBc2) + epsilon)),
+    );
+    theta[i] = next;
+    if (predicted !== null) {
+      predicted[i] =
+        f(pa * next) - f(f(pScale * mi) / f(f(f(Math.sqrt(vi)) * pInvSqrtBc2) + epsilon));
+    }
   }
 }

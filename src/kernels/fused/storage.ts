@@ -82,13 +82,26 @@ export function readableValues(backend: FusedBackend, t: tf.Tensor): Float32Arra
 }
 
 /**
- * Tells the backend that `t`'s storage was written in place. The wasm backend's C++ side caches
- * XNNPACK operators holding packed copies of a tensor's values (the weights of MatMul, Conv2D,
- * PReLU), keyed by tensor id and dropped only when that id is disposed: unregistering and
- * re-registering the id (same memory, no free) runs those disposal callbacks. The cpu backend
- * caches nothing.
+ * How many times each buffer was written in place through this module (keyed by dataId): a
+ * value computed from buffers is still valid while their dataIds and versions are unchanged
+ * (TF.js itself never writes a buffer in place; `assign` gives a variable another dataId).
+ */
+const versions = new WeakMap<DataId, number>();
+
+/** The in-place write count of `t`'s buffer (see `markWritten`). */
+export function storageVersion(t: tf.Tensor): number {
+  return versions.get(t.dataId) ?? 0;
+}
+
+/**
+ * Tells the backend that `t`'s storage was written in place, and counts the write. The wasm
+ * backend's C++ side caches XNNPACK operators holding packed copies of a tensor's values (the
+ * weights of MatMul, Conv2D, PReLU), keyed by tensor id and dropped only when that id is disposed:
+ * unregistering and re-registering the id (at its current memory, no free) runs those disposal
+ * callbacks. The cpu backend caches nothing.
  */
 export function markWritten(backend: FusedBackend, t: tf.Tensor): void {
+  versions.set(t.dataId, storageVersion(t) + 1);
   if (backend !== 'wasm') return;
   const { dataIdMap, wasm } = tf.backend() as unknown as WasmStorage;
   const { id, memoryOffset } = dataIdMap.get(t.dataId);
@@ -97,9 +110,35 @@ export function markWritten(backend: FusedBackend, t: tf.Tensor): void {
   wasm.tfjs.registerTensor(id, t.size, memoryOffset);
 }
 
+/**
+ * Exchanges the storage of two tensors of the same size on the active backend, without copying:
+ * each keeps its dataId (so its references and reference counts) and takes the other's memory.
+ * Both must be private to the caller (see `isPrivate`); both count as written.
+ */
+export function swapStorage(backend: FusedBackend, x: tf.Tensor, y: tf.Tensor): void {
+  if (backend === 'cpu') {
+    const data = (tf.backend() as unknown as CpuStorage).data;
+    const [dx, dy] = [data.get(x.dataId), data.get(y.dataId)];
+    [dx.values, dy.values] = [dy.values, dx.values];
+  } else {
+    const map = (tf.backend() as unknown as WasmStorage).dataIdMap;
+    const [dx, dy] = [map.get(x.dataId), map.get(y.dataId)];
+    [dx.memoryOffset, dy.memoryOffset] = [dy.memoryOffset, dx.memoryOffset];
+  }
+  markWritten(backend, x);
+  markWritten(backend, y);
+}
+
 /** True when `v`'s buffer was allocated here and no other tensor references it. */
 export function isPrivate(backend: FusedBackend, v: tf.Tensor): boolean {
   return owned.has(v.dataId) && refCount(backend, v.dataId) === 1;
+}
+
+/** A new tensor of zeros in a buffer of this module's own, which only the caller references. */
+export function privateZeros(shape: readonly number[]): tf.Tensor {
+  const t = tf.tensor(new Float32Array(tf.util.sizeFromShape([...shape])), [...shape], 'float32');
+  owned.add(t.dataId);
+  return t;
 }
 
 /** Gives `v` a fresh buffer of its own holding a copy of `values` (on the active backend). */

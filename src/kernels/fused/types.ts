@@ -1,35 +1,40 @@
 import type { Rule, UpdateContext } from '../../rules/types.js';
 
 /**
+ * Where a prediction points: θ̂ = a·θ − b·Δθ, with Δθ the rule's direction from its state after
+ * `completed` (≥ 1) updates.
+ */
+export interface PredictionScalars {
+  a: number;
+  b: number;
+  completed: number;
+}
+
+/**
  * A rule's math as single-pass loops over Float32Arrays: what its tf-ops `update` and `direction`
  * compute, in one read and one write of each array, in float32 arithmetic (as the tf-ops rule's
  * float32 tensors and PyTorch's float32 step), with the same host-side scalars as the tf-ops rule.
  */
 export interface FusedRuleKernel {
-  /**
-   * One pass: copies θ into `cache` and overwrites `theta` with θ̂ = a·θ − b·Δθ, where Δθ is the
-   * rule's direction from `state` after `completed` (≥ 1) updates. Never changes the state.
-   */
+  /** One pass: writes θ̂ into `predicted`; θ and the state are only read. */
   predict(
     theta: Float32Array,
-    cache: Float32Array,
+    predicted: Float32Array,
     state: readonly Float32Array[],
-    completed: number,
-    a: number,
-    b: number,
+    p: PredictionScalars,
   ): void;
   /**
-   * One update with gradient `gradScale`·g: reads θ from `thetaIn` and writes the new θ to
-   * `thetaOut` (the same array, or the cache of θ_t while θ̂ is in the variable), and advances
-   * `state` in place.
+   * One update in place of θ and `state` with gradient `gradScale`·g. With `next`, the same pass
+   * also writes into `next.predicted` the θ̂ that `predict` would give from the new θ and state
+   * (bit for bit), so that the next step's prediction costs no pass of its own.
    */
   update(
-    thetaIn: Float32Array,
-    thetaOut: Float32Array,
+    theta: Float32Array,
     grad: Float32Array,
     gradScale: number,
     state: readonly Float32Array[],
     ctx: UpdateContext,
+    next?: PredictionScalars & { predicted: Float32Array },
   ): void;
 }
 

@@ -116,6 +116,8 @@ interface Bandwidth {
   /** The same copy and triad in the native addon on all its threads (null without the addon). */
   nativeCopyGBps: number | null;
   nativeTriadGBps: number | null;
+  /** a += s·b in place (12 bytes/element, no write-allocate: the access pattern of a step). */
+  nativeUpdateGBps: number | null;
   nativeThreads: number | null;
 }
 
@@ -133,7 +135,8 @@ function triadLoop(a: Float32Array, b: Float32Array, c: Float32Array, s: number)
 
 /**
  * STREAM-style copy (a = b, 8 bytes/element) and triad (a = b + s·c, 12 bytes/element) in plain JS
- * loops, a `TypedArray.set` copy (memcpy), and copy and triad in the native addon on all cores,
+ * loops, a `TypedArray.set` copy (memcpy), and copy, triad and an in-place update (a += s·b) in
+ * the native addon on all cores,
  * over 64 MiB Float32Arrays (far larger than any cache), best of several.
  */
 function measureBandwidth(quick: boolean): Bandwidth {
@@ -148,6 +151,7 @@ function measureBandwidth(quick: boolean): Bandwidth {
   let set = Infinity;
   let nativeCopy = Infinity;
   let nativeTriad = Infinity;
+  let nativeUpdate = Infinity;
   const native = nativeKernels();
   for (let r = 0; r < reps; r++) {
     if (native) {
@@ -157,6 +161,9 @@ function measureBandwidth(quick: boolean): Bandwidth {
       t = performance.now();
       native.streamTriad(a, b, c, 0.5 + r);
       nativeTriad = Math.min(nativeTriad, performance.now() - t);
+      t = performance.now();
+      native.streamUpdate(a, c, 1 / (r + 2));
+      nativeUpdate = Math.min(nativeUpdate, performance.now() - t);
     }
     let t0 = performance.now();
     copyLoop(a, b);
@@ -175,6 +182,7 @@ function measureBandwidth(quick: boolean): Bandwidth {
     setGBps: (8 * n) / set / 1e6,
     nativeCopyGBps: native ? (8 * n) / nativeCopy / 1e6 : null,
     nativeTriadGBps: native ? (12 * n) / nativeTriad / 1e6 : null,
+    nativeUpdateGBps: native ? (12 * n) / nativeUpdate / 1e6 : null,
     nativeThreads: native ? native.threads() : null,
   };
 }
@@ -184,10 +192,11 @@ function measureBandwidth(quick: boolean): Bandwidth {
 /** Bytes per parameter: s = 0 reads g, θ, m, v and writes θ, m, v. */
 const BYTES_S0 = 28;
 /**
- * s = 1 adds the prediction pass: read θ, m, v, write the cached θ and θ̂ (20 bytes); the update
- * then reads g, cached θ, m, v and writes θ, m, v (28). The least any s = 1 path must move.
+ * s = 1: the update reads g, θ, m, v and writes θ, m, v and the next step's θ̂ (32 bytes); the
+ * prediction and the restore only exchange buffers. The least any s = 1 path must move: θ̂ has to
+ * be written somewhere.
  */
-const BYTES_S1 = 48;
+const BYTES_S1 = 32;
 
 const TENSOR_SIDE = 512;
 
@@ -378,22 +387,26 @@ const TRAINING_CASES: TrainingCase[] = [
 ];
 
 /**
- * Steps with AdamW (s = 0) and AdamW with prediction (s = 1) on the same model, alternating one
- * step of each, so that drift on a shared machine hits both alike and the s=1 / s=0 ratio is
- * paired. Each optimizer keeps its own state; the model's weights are shared.
+ * Steps with AdamW (s = 0) and AdamW with prediction (s = 1), alternating one step of each, so
+ * that drift on a shared machine hits both alike and the s=1 / s=0 ratio is paired. Each
+ * optimizer trains its own copy of the model (same seed), as in a real run: sharing one model
+ * would make every s = 1 step follow a foreign update, which costs it the θ̂ its own update
+ * prepared.
  */
 async function benchTraining(
   c: TrainingCase,
   backend: TrainingBackend,
   quick: boolean,
 ): Promise<TrainingRow[]> {
-  const setup = c.setup();
+  const setups = [c.setup(), c.setup()];
+  const setup = setups[0]!;
   const optimizers = [0, 1].map(
     (s) => new AdamW({ learningRate: 1e-3, weightDecay: 1e-2, predictionSteps: s }),
   );
   const step = async (k: number): Promise<number> => {
     const t0 = performance.now();
-    const cost = optimizers[k]!.minimize(setup.loss, true, setup.variables)!;
+    const { loss, variables } = setups[k]!;
+    const cost = optimizers[k]!.minimize(loss, true, variables)!;
     await cost.data(); // the step is finished when its loss can be read
     cost.dispose();
     return performance.now() - t0;
@@ -423,7 +436,7 @@ async function benchTraining(
     });
   } finally {
     for (const o of optimizers) o.dispose();
-    setup.dispose();
+    for (const x of setups) x.dispose();
   }
 }
 
@@ -549,6 +562,7 @@ function peakBandwidth(bw: Bandwidth): number {
     bw.setGBps,
     bw.nativeCopyGBps ?? 0,
     bw.nativeTriadGBps ?? 0,
+    bw.nativeUpdateGBps ?? 0,
   );
 }
 
@@ -570,8 +584,8 @@ function table(
       `JS triad loop ${fmt(bw.triadGBps)} GB/s, TypedArray.set ${fmt(bw.setGBps)} GB/s` +
       (bw.nativeThreads === null
         ? ''
-        : `, native copy ${fmt(bw.nativeCopyGBps)} GB/s and triad ${fmt(bw.nativeTriadGBps)} GB/s ` +
-          `on ${bw.nativeThreads} threads`) +
+        : `, native copy ${fmt(bw.nativeCopyGBps)} GB/s, triad ${fmt(bw.nativeTriadGBps)} GB/s ` +
+          `and in-place update ${fmt(bw.nativeUpdateGBps)} GB/s on ${bw.nativeThreads} threads`) +
       ` (% of bandwidth below is against the highest)`,
     '',
   );
@@ -695,7 +709,8 @@ async function main(): Promise<void> {
   log(
     `bench: bandwidth copy ${fmt(bw.copyGBps)}, triad ${fmt(bw.triadGBps)}, set ${fmt(bw.setGBps)} GB/s` +
       (native
-        ? `; native copy ${fmt(bw.nativeCopyGBps)}, triad ${fmt(bw.nativeTriadGBps)} GB/s`
+        ? `; native copy ${fmt(bw.nativeCopyGBps)}, triad ${fmt(bw.nativeTriadGBps)}, ` +
+          `update ${fmt(bw.nativeUpdateGBps)} GB/s`
         : ''),
   );
 
@@ -749,8 +764,8 @@ async function main(): Promise<void> {
         ...bw,
         method:
           'best of runs over 64 MiB Float32Arrays: JS copy and triad loops, TypedArray.set copy, ' +
-          'and copy and triad in the native addon on all its threads; memoryBandwidthGBps is the ' +
-          'highest of these',
+          'and copy, triad and in-place update (a += s·b) in the native addon on all its threads; ' +
+          'memoryBandwidthGBps is the highest of these',
       },
       bytesPerParam: { predictionSteps0: BYTES_S0, predictionSteps1: BYTES_S1 },
       nativeAddon: native ? { threads: native.threads() } : null,

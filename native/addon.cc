@@ -339,6 +339,17 @@ napi_value StreamCopy(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// streamUpdate(a, b, s): a += s·b
+napi_value StreamUpdate(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* a = args.Floats(0, n);
+  float* b = args.Floats(1, n);
+  const float s = static_cast<float>(args.Number(2));
+  if (!args.failed) wp::stream_update(a, b, s, n);
+  return nullptr;
+}
+
 // streamTriad(a, b, c, s): a = b + s·c
 napi_value StreamTriad(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -401,6 +412,7 @@ NAPI_MODULE_INIT() {
        nullptr, napi_default, nullptr},
       {"streamCopy", nullptr, StreamCopy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"streamTriad", nullptr, StreamTriad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"streamUpdate", nullptr, StreamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

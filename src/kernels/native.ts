@@ -125,6 +125,8 @@ export interface NativeKernels {
   streamCopy(a: Float32Array, b: Float32Array): void;
   /** a = b + s·c on all threads. */
   streamTriad(a: Float32Array, b: Float32Array, c: Float32Array, s: number): void;
+  /** a += s·b in place on all threads (an optimizer step's access pattern). */
+  streamUpdate(a: Float32Array, b: Float32Array, s: number): void;
   /** The threads the addon's kernels use, the caller's included (OpenBLAS runs inside them). */
   threads(): number;
   /** Uses n threads (clamped to the cores) from now on; returns the count in effect. */

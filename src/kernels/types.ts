@@ -19,6 +19,7 @@ export interface KernelArgs {
 /** `BackendWasm` from `@tensorflow/tfjs-backend-wasm` (dist/backend_wasm.d.ts). */
 export interface BackendWasmLike {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  incRef(dataId: DataId): void;
   typedArrayFromHeap(info: TensorInfo): TypedArray;
   disposeData(dataId: DataId, force?: boolean): boolean;
 }

@@ -56,6 +56,26 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
   ];
 
   describe(`wasm training kernels (${label})`, () => {
+    it('Identity shares its input buffer; either tensor outlives the other', async () => {
+      await tf.setBackend('wasm');
+      const before = tf.memory().numBytes;
+      const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+      const copy = tf.clone(x);
+      expect(copy.dataId).toBe(x.dataId); // one buffer for both
+      x.dispose();
+      expect(Array.from(copy.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+      const again = tf.clone(copy);
+      copy.dispose();
+      expect(Array.from(again.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+      again.dispose();
+      expect(tf.memory().numBytes).toBe(before);
+      // Strings still take the stock path.
+      const words = tf.tensor1d(['a', 'b']);
+      const wordsCopy = tf.clone(words);
+      expect(wordsCopy.dataSync()).toEqual(['a', 'b']);
+      tf.dispose([words, wordsCopy]);
+    });
+
     it.each(convCases.map((c, i) => ({ ...c, i })))(
       'conv2d gradients match cpu: x $x, filter $f, stride $stride, pad $pad',
       async ({ x, f, stride, pad, i }) => {

@@ -423,6 +423,49 @@ function identity(args: KernelArgs): TensorInfo {
 }
 
 /**
+ * Slice reading its input through a view of the heap. The stock kernel starts with `readSync`,
+ * which copies the whole input out of the heap before copying the slice: a ResNet's strided
+ * shortcut and its gradient spent 5% of a step there. Rows along the last axis are copied whole.
+ */
+function slice(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (x.dtype === 'string') return callKernel(stockKernel('Slice'), args);
+  const backend = wasmBackend(args.backend);
+  const { begin, size } = args.attrs as { begin: number | number[]; size?: number | number[] };
+  const [start, extent] = tf.slice_util.parseSliceParams(
+    x as unknown as tf.Tensor,
+    begin,
+    size,
+  ) as [number[], number[]];
+  const out = backend.makeOutput(extent, x.dtype);
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const total = tf.util.sizeFromShape(extent);
+  if (total === 0) return out;
+  const strides = tf.util.computeStrides(x.shape);
+  const rank = x.shape.length;
+  if (rank === 0 || tf.slice_util.isSliceContinous(x.shape, start, extent)) {
+    const offset = tf.slice_util.computeFlatOffset(start, strides);
+    dst.set(src.subarray(offset, offset + total));
+    return out;
+  }
+  // An odometer over every axis but the last: each step copies one contiguous row.
+  const row = extent[rank - 1]!;
+  const index = new Array<number>(rank - 1).fill(0);
+  let from = tf.slice_util.computeFlatOffset(start, strides);
+  for (let to = 0; to < total; to += row) {
+    dst.set(src.subarray(from, from + row), to);
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      from += strides[axis]!;
+      if (++index[axis]! < extent[axis]!) break;
+      from -= index[axis]! * strides[axis]!;
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
+/**
  * Max-pool gradient: each output cell's gradient goes to the first maximum of its window (as the
  * cpu backend and TensorFlow pick it), with the channel loop innermost so reads stay contiguous.
  * The stock wasm kernel took as long as both convolution gradients together in a small CNN.
@@ -502,14 +545,15 @@ let registered = false;
  * Registers the training kernels on the wasm backend: `Conv2DBackpropFilter`,
  * `Conv2DBackpropInput` (im2col + XNNPACK, 2–8× faster than the stock direct loop),
  * `UnsortedSegmentSum`, `Tile` and `MaxPoolGrad` (the stock ones were 3–90× slower), an
- * `Identity` that shares its input's buffer instead of copying it, and
+ * `Identity` that shares its input's buffer instead of copying it, a `Slice` that reads its input
+ * in place, and
  * transpose-first wrappers around `BatchMatMul` and `_FusedMatMul`; with the native addon loaded,
  * native matmul and convolution kernels on top (see wasm-native.ts). Idempotent. Call it after importing `@tensorflow/tfjs-backend-wasm`, before or
  * after `tf.setBackend('wasm')`.
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
-  for (const name of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Identity'])
+  for (const name of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Identity', 'Slice'])
     stock.set(name, stockKernel(name));
   const own: [string, (args: KernelArgs) => TensorInfo][] = [
     ['BatchMatMul', matMulWrapper('BatchMatMul')],
@@ -520,6 +564,7 @@ export function registerWasmTrainingKernels(): void {
     ['Tile', tile],
     ['MaxPoolGrad', maxPoolGrad],
     ['Identity', identity],
+    ['Slice', slice],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);

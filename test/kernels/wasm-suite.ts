@@ -56,6 +56,38 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
   ];
 
   describe(`wasm training kernels (${label})`, () => {
+    it.each([
+      { shape: [7], begin: [2], size: [4] },
+      { shape: [5, 6], begin: [1, 2], size: [3, -1] },
+      { shape: [5, 6], begin: [2, 0], size: [2, 6] }, // contiguous
+      { shape: [4, 3, 5], begin: [1, 1, 2], size: [2, 2, 3] },
+      { shape: [3, 4, 5, 6], begin: [0, 1, 0, 2], size: [3, 2, 5, 3] },
+      { shape: [2, 3, 4, 3, 5], begin: [1, 0, 2, 1, 1], size: [1, 3, 2, 2, 4] },
+      { shape: [3, 4, 5], begin: [1, 0, 0], size: [0, 4, 5] }, // empty
+    ])(
+      'Slice matches cpu: shape $shape, begin $begin, size $size',
+      async ({ shape, begin, size }) => {
+        const values = randomValues(
+          shape.reduce((a, b) => a * b),
+          shape.length,
+        );
+        await compare(() => tf.slice(tf.tensor(values, shape), begin, size), 0);
+        await compare(
+          () =>
+            tf.slice(
+              tf.tensor(
+                Int32Array.from(values, (v) => Math.round(v * 100)),
+                shape,
+                'int32',
+              ),
+              begin,
+              size,
+            ),
+          0,
+        );
+      },
+    );
+
     it('Identity shares its input buffer; either tensor outlives the other', async () => {
       await tf.setBackend('wasm');
       const before = tf.memory().numBytes;

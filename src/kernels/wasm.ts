@@ -454,7 +454,9 @@ function slice(args: KernelArgs): TensorInfo {
   const index = new Array<number>(rank - 1).fill(0);
   let from = tf.slice_util.computeFlatOffset(start, strides);
   for (let to = 0; to < total; to += row) {
-    dst.set(src.subarray(from, from + row), to);
+    // Short rows element by element: a subarray per row costs more than the copy.
+    if (row < 64) for (let k = 0; k < row; k++) dst[to + k] = src[from + k]!;
+    else dst.set(src.subarray(from, from + row), to);
     for (let axis = rank - 2; axis >= 0; axis--) {
       from += strides[axis]!;
       if (++index[axis]! < extent[axis]!) break;

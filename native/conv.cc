@@ -10,13 +10,16 @@
 namespace wp {
 namespace {
 
-// Largest patch matrix, in floats (16 MiB): bigger batches are processed in chunks.
-constexpr std::size_t kMaxCols = std::size_t{1} << 22;
+// Patch-matrix floats per chunk of the batch (1 MiB): small enough that im2col's output is still
+// in cache when sgemm reads it. Each pool thread takes whole chunks with its own scratch buffer,
+// so im2col, sgemm and col2im all run in parallel without sharing anything.
+constexpr std::size_t kChunkFloats = std::size_t{1} << 18;
 
-std::vector<float>& scratch(std::size_t floats) {
-  static std::vector<float> buffer;
+// The calling thread's scratch buffer of at least `floats` floats.
+float* scratch(std::size_t floats) {
+  thread_local std::vector<float> buffer;
   if (buffer.size() < floats) buffer.resize(floats);
-  return buffer;
+  return buffer.data();
 }
 
 std::size_t patch_size(const ConvDims& d) {
@@ -31,7 +34,20 @@ int batch_chunk(const ConvDims& d) {
   const std::size_t per_item = rows_per_item(d) * patch_size(d);
   if (per_item == 0) return std::max(1, d.batch);
   return static_cast<int>(std::max<std::size_t>(
-      1, std::min<std::size_t>(d.batch, kMaxCols / per_item)));
+      1, std::min<std::size_t>(d.batch, kChunkFloats / per_item)));
+}
+
+// Runs body(b0, b1) for each chunk [b0, b1) of the batch, the chunks spread over the pool.
+template <typename Body>
+void for_each_chunk(const ConvDims& d, Body body) {
+  const int chunk = batch_chunk(d);
+  const std::size_t chunks = (static_cast<std::size_t>(d.batch) + chunk - 1) / chunk;
+  parallel_for(chunks, 1, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t c = lo; c < hi; c++) {
+      const int b0 = static_cast<int>(c) * chunk;
+      body(b0, std::min(d.batch, b0 + chunk));
+    }
+  });
 }
 
 // A 1×1, stride-1, unpadded convolution is a plain matmul over x's rows.
@@ -110,16 +126,13 @@ void conv2d_forward(const float* x, const float* w, float* y, const ConvDims& d)
          x, static_cast<int>(K), w, d.out_c, 0.0f, y, d.out_c);
     return;
   }
-  const int chunk = batch_chunk(d);
-  float* cols = scratch(chunk * per_item * K).data();
-  for (int b0 = 0; b0 < d.batch; b0 += chunk) {
-    const int b1 = std::min(d.batch, b0 + chunk);
+  for_each_chunk(d, [&](int b0, int b1) {
     const int rows = static_cast<int>((b1 - b0) * per_item);
+    float* cols = scratch(rows * K);
     im2col(x, cols, d, b0, b1);
-    gemm(false, false, rows, d.out_c, static_cast<int>(K),
-         cols, static_cast<int>(K), w, d.out_c, 0.0f,
-         y + b0 * per_item * d.out_c, d.out_c);
-  }
+    gemm(false, false, rows, d.out_c, static_cast<int>(K), cols, static_cast<int>(K), w, d.out_c,
+         0.0f, y + b0 * per_item * d.out_c, d.out_c);
+  });
 }
 
 void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvDims& d) {
@@ -135,15 +148,31 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
          x, static_cast<int>(K), dy, d.out_c, 0.0f, dw, d.out_c);
     return;
   }
+  // One partial dw per part (a contiguous range of chunks, one part per thread), summed in part
+  // order: the same result for a given number of threads.
+  const std::size_t size = K * d.out_c;
   const int chunk = batch_chunk(d);
-  float* cols = scratch(chunk * per_item * K).data();
-  for (int b0 = 0; b0 < d.batch; b0 += chunk) {
-    const int b1 = std::min(d.batch, b0 + chunk);
-    const int rows = static_cast<int>((b1 - b0) * per_item);
-    im2col(x, cols, d, b0, b1);
-    gemm(true, false, static_cast<int>(K), d.out_c, rows,
-         cols, static_cast<int>(K), dy + b0 * per_item * d.out_c, d.out_c,
-         b0 == 0 ? 0.0f : 1.0f, dw, d.out_c);
+  const std::size_t chunks = (static_cast<std::size_t>(d.batch) + chunk - 1) / chunk;
+  const std::size_t parts = std::min<std::size_t>(pool_threads(), chunks);
+  std::vector<float> partials(parts * size, 0.0f);
+  parallel_for(parts, 1, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t part = lo; part < hi; part++) {
+      float* partial = partials.data() + part * size;
+      for (std::size_t c = part * chunks / parts; c < (part + 1) * chunks / parts; c++) {
+        const int b0 = static_cast<int>(c) * chunk;
+        const int b1 = std::min(d.batch, b0 + chunk);
+        const int rows = static_cast<int>((b1 - b0) * per_item);
+        float* cols = scratch(rows * K);
+        im2col(x, cols, d, b0, b1);
+        gemm(true, false, static_cast<int>(K), d.out_c, rows, cols, static_cast<int>(K),
+             dy + b0 * per_item * d.out_c, d.out_c, 1.0f, partial, d.out_c);
+      }
+    }
+  });
+  std::copy(partials.begin(), partials.begin() + size, dw);
+  for (std::size_t part = 1; part < parts; part++) {
+    const float* partial = partials.data() + part * size;
+    for (std::size_t i = 0; i < size; i++) dw[i] += partial[i];
   }
 }
 
@@ -161,16 +190,13 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
   }
   std::fill(dx, dx + d.batch * image, 0.0f);
   if (per_item == 0) return;
-  const int chunk = batch_chunk(d);
-  float* cols = scratch(chunk * per_item * K).data();
-  for (int b0 = 0; b0 < d.batch; b0 += chunk) {
-    const int b1 = std::min(d.batch, b0 + chunk);
+  for_each_chunk(d, [&](int b0, int b1) {
     const int rows = static_cast<int>((b1 - b0) * per_item);
-    gemm(false, true, rows, static_cast<int>(K), d.out_c,
-         dy + b0 * per_item * d.out_c, d.out_c, w, d.out_c, 0.0f, cols,
-         static_cast<int>(K));
+    float* cols = scratch(rows * K);
+    gemm(false, true, rows, static_cast<int>(K), d.out_c, dy + b0 * per_item * d.out_c, d.out_c,
+         w, d.out_c, 0.0f, cols, static_cast<int>(K));
     col2im(cols, dx, d, b0, b1);
-  }
+  });
 }
 
 void matmul(const float* a, const float* b, float* c, int batch, int m, int n, int k,

@@ -1,5 +1,5 @@
 // 2-D convolution (NHWC input, HWIO filter) and its two gradients as im2col / col2im around
-// OpenBLAS's sgemm, chunked over the batch so the patch matrix stays small.
+// sgemm, over cache-sized chunks of the batch that the pool's threads take whole.
 #pragma once
 #include <cstddef>
 

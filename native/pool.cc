@@ -45,6 +45,8 @@ class Pool {
     const int capacity = std::max<int>(threads_, std::thread::hardware_concurrency());
     capacity_ = capacity;
     slots_ = std::make_unique<Slot[]>(capacity);
+    claims_ = std::make_unique<std::atomic<bool>[]>(capacity);
+    for (int i = 0; i < capacity; i++) claims_[i].store(true);
     for (int i = 1; i < capacity; i++) workers_.emplace_back([this, i] { Work(slots_[i], i); });
   }
 
@@ -61,14 +63,24 @@ class Pool {
     return threads_;
   }
 
-  // Runs task(0) here and task(1..parts-1) on workers 1..parts-1; only those are woken.
+  // Runs task(0) here and offers task(1..parts-1) to workers 1..parts-1 (only those are woken).
+  // A part is run by whoever claims it first: after its own part this thread runs every part
+  // whose worker has not started yet, so a worker slow to wake (a sleeping vCPU can take
+  // milliseconds) delays nothing; at worst the call runs serially here.
   void Run(int parts, const std::function<void(int)>& task) {
     task_ = &task;
     pending_.store(parts - 1);
+    for (int i = 1; i < parts; i++) claims_[i].store(false);
     const unsigned long generation = ++generation_;
     for (int i = 1; i < parts; i++) Signal(slots_[i], generation);
     in_task = true;
     task(0);
+    for (int i = 1; i < parts; i++) {
+      if (!claims_[i].exchange(true)) {
+        task(i);
+        pending_.fetch_sub(1);
+      }
+    }
     in_task = false;
     while (pending_.load() != 0) WP_PAUSE();
     task_ = nullptr;
@@ -104,6 +116,9 @@ class Pool {
       }
       seen = slot.ticket.load();
       if (stop_.load()) return;
+      // Claims are reset only while a call that includes this part is running, and task_ is
+      // published before them: a claim won here is always for the current call.
+      if (claims_[index].exchange(true)) continue;
       in_task = true;
       (*task_)(index);
       in_task = false;
@@ -124,6 +139,9 @@ class Pool {
   int threads_ = 1;
   int capacity_ = 1;
   std::unique_ptr<Slot[]> slots_;
+  // Per part: taken (true) or still open to whichever thread gets there first. All true between
+  // calls.
+  std::unique_ptr<std::atomic<bool>[]> claims_;
   std::vector<std::thread> workers_;
   // Written before the tickets that publish it (their seq-cst store orders it).
   const std::function<void(int)>* task_ = nullptr;

@@ -1,6 +1,6 @@
 // A tiny fork-join pool, the only threads the addon uses (OpenBLAS runs single-threaded inside
-// them, see gemm.h): parallel_for splits [0, n) into one contiguous range per thread, the caller
-// runs the first. Between calls a worker spins briefly, then sleeps on a condition variable: a
+// them, see gemm.h): parallel_for splits [0, n) into one contiguous range per thread; the caller
+// runs the first, and any range whose worker has not started by then. Between calls a worker spins briefly, then sleeps on a condition variable: a
 // training step calls many kernels in a row, and waking a sleeping thread took ~50 µs on the
 // development VM, longer than a whole small kernel.
 #pragma once

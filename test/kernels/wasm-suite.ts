@@ -42,6 +42,8 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
     { x: [2, 9, 7, 3], f: [3, 2, 3, 7], stride: 2, pad: 'valid' },
     { x: [2, 8, 8, 6], f: [1, 1, 6, 3], stride: 2, pad: 'valid' },
     { x: [1, 6, 7, 2], f: [5, 5, 2, 3], stride: [1, 2], pad: 'same' },
+    // Large enough for the native kernels to split the batch into chunks across threads.
+    { x: [5, 32, 32, 16], f: [3, 3, 16, 8], stride: 1, pad: 'same' },
     {
       x: [2, 6, 5, 3],
       f: [3, 3, 3, 2],

@@ -113,7 +113,9 @@ export function markWritten(backend: FusedBackend, t: tf.Tensor): void {
 /**
  * Exchanges the storage of two tensors of the same size on the active backend, without copying:
  * each keeps its dataId (so its references and reference counts) and takes the other's memory.
- * Both must be private to the caller (see `isPrivate`); both count as written.
+ * On wasm the C++ side's tensor id moves with the memory, so what it caches per id (XNNPACK's
+ * packed weights) still matches the values and nothing needs re-registering. Both tensors must
+ * be private to the caller (see `isPrivate`); both count as written.
  */
 export function swapStorage(backend: FusedBackend, x: tf.Tensor, y: tf.Tensor): void {
   if (backend === 'cpu') {
@@ -124,9 +126,9 @@ export function swapStorage(backend: FusedBackend, x: tf.Tensor, y: tf.Tensor): 
     const map = (tf.backend() as unknown as WasmStorage).dataIdMap;
     const [dx, dy] = [map.get(x.dataId), map.get(y.dataId)];
     [dx.memoryOffset, dy.memoryOffset] = [dy.memoryOffset, dx.memoryOffset];
+    [dx.id, dy.id] = [dy.id, dx.id];
   }
-  markWritten(backend, x);
-  markWritten(backend, y);
+  for (const t of [x, y]) versions.set(t.dataId, storageVersion(t) + 1);
 }
 
 /** True when `v`'s buffer was allocated here and no other tensor references it. */

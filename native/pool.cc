@@ -68,6 +68,8 @@ class Pool {
   // whose worker has not started yet, so a worker slow to wake (a sleeping vCPU can take
   // milliseconds) delays nothing; at worst the call runs serially here.
   void Run(int parts, const std::function<void(int)>& task) {
+    // One call at a time (several JS threads may share the addon): they would share task_.
+    std::lock_guard<std::mutex> run_lock(run_mu_);
     task_ = &task;
     pending_.store(parts - 1);
     for (int i = 1; i < parts; i++) claims_[i].store(false);
@@ -148,6 +150,7 @@ class Pool {
   std::atomic<int> pending_{0};
   std::atomic<unsigned long> generation_{0};
   std::atomic<bool> stop_{false};
+  std::mutex run_mu_;
 };
 
 Pool& pool() {

@@ -9,8 +9,10 @@
         "native/conv.cc",
         "native/cross_entropy.cc",
         "native/gemm.cc",
+        "native/max_pool.cc",
         "native/pool.cc",
         "native/reduce.cc",
+        "native/relu.cc",
         "native/stream.cc"
       ],
       "cflags_cc": [

@@ -12,8 +12,10 @@
 #include "batch_norm.h"
 #include "conv.h"
 #include "cross_entropy.h"
+#include "max_pool.h"
 #include "pool.h"
 #include "reduce.h"
+#include "relu.h"
 #include "stream.h"
 
 namespace {
@@ -233,6 +235,39 @@ napi_value BiasActivation(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluGrad(dy, x, dx): dx = dy · step(x)
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* dy = args.Floats(0, n);
+  const float* x = args.Floats(1, n);
+  float* dx = args.Floats(2, n);
+  if (!args.failed) wp::relu_grad(dy, x, dx, n);
+  return nullptr;
+}
+
+// maxPoolGrad(x, dy, dx, batch, inH, inW, channels, outH, outW, fH, fW, strideH, strideW,
+//             padTop, padLeft)
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  wp::PoolDims d{args.Int(3),  args.Int(4),  args.Int(5),  args.Int(6),  args.Int(7),
+                 args.Int(8),  args.Int(9),  args.Int(10), args.Int(11), args.Int(12),
+                 args.Int(13),  args.Int(14)};
+  const std::size_t image = static_cast<std::size_t>(d.in_h) * d.in_w * d.channels;
+  const std::size_t out_image = static_cast<std::size_t>(d.out_h) * d.out_w * d.channels;
+  const float* x = args.Floats(0, d.batch * image);
+  const float* dy = args.Floats(1, d.batch * out_image);
+  float* dx = args.Floats(2, d.batch * image);
+  if (!args.failed && (d.filter_h < 1 || d.filter_w < 1 || d.stride_h < 1 || d.stride_w < 1)) {
+    args.Fail("weight-prediction native: maxPoolGrad needs filter and stride sizes of at least 1");
+  }
+  if (!args.failed && image > INT32_MAX) {
+    args.Fail("weight-prediction native: maxPoolGrad takes images of at most 2^31 - 1 floats");
+  }
+  if (!args.failed) wp::max_pool_grad(x, dy, dx, d);
+  return nullptr;
+}
+
 // columnSums(x, out, rows, cols, scale): out[c] = scale · Σ_r x[r, c]
 napi_value ColumnSums(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -405,6 +440,8 @@ NAPI_MODULE_INIT() {
        nullptr},
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default,
        nullptr},
+      {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"columnSums", nullptr, ColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sparseSoftmaxCrossEntropy", nullptr, SparseSoftmaxCrossEntropy, nullptr, nullptr, nullptr,
        napi_default, nullptr},

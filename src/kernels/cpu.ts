@@ -5,6 +5,7 @@
  * CNN. These replacements are direct accumulation loops.
  */
 import * as tf from '@tensorflow/tfjs';
+import { RELU_GRAD, registerReluGradient, reluGradInto } from './relu-grad.js';
 import { replaceKernels } from './replace.js';
 import type { BackendCpuLike, KernelArgs, TensorInfo, TypedArray } from './types.js';
 
@@ -106,18 +107,29 @@ function unsortedSegmentSum(args: KernelArgs): TensorInfo {
   return backend.makeTensorInfo([numSegments, ...innerShape], x.dtype, out);
 }
 
+/** dy · step(x) in one pass (see relu-grad.ts). */
+function reluGrad(args: KernelArgs): TensorInfo {
+  const backend = args.backend as BackendCpuLike;
+  const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+  const out = new Float32Array(tf.util.sizeFromShape(x.shape));
+  reluGradInto(values(backend, dy) as Float32Array, values(backend, x) as Float32Array, out);
+  return backend.makeTensorInfo(x.shape, 'float32', out);
+}
+
 let registered = false;
 
 /**
  * Replaces the cpu backend's `Conv2DBackpropFilter` and `UnsortedSegmentSum` with direct
- * accumulation loops. Idempotent; call it before or after `tf.setBackend('cpu')`.
+ * accumulation loops, and gives relu a one-kernel gradient (relu-grad.ts). Idempotent; call it before or after `tf.setBackend('cpu')`.
  */
 export function registerCpuTrainingKernels(): void {
   if (registered) return;
   const own: [string, (args: KernelArgs) => TensorInfo][] = [
     ['Conv2DBackpropFilter', conv2DBackpropFilter],
     ['UnsortedSegmentSum', unsortedSegmentSum],
+    [RELU_GRAD, reluGrad],
   ];
   replaceKernels(BACKEND, own);
+  registerReluGradient();
   registered = true;
 }

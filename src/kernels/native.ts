@@ -119,6 +119,13 @@ export interface NativeKernels {
     classes: number,
     scale: number,
   ): void;
+  /** dx = dy · step(x): relu's gradient (step is 1 for x > 0, NaN for NaN, else 0). */
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /**
+   * Max-pool gradient, NHWC: each dy cell goes to the first maximum of its window.
+   * Dims: batch, inH, inW, channels, outH, outW, fH, fW, strideH, strideW, padTop, padLeft.
+   */
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, ...dims: number[]): void;
   /** out[c] = scale · Σ_r x[r, c] over a row-major [rows, cols] array, in float64. */
   columnSums(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
   /** b = a on all threads (bandwidth reference for the bench). */

@@ -1,14 +1,14 @@
 /**
- * Matmul, convolution and leading-axes Sum/Mean kernels for the wasm backend that run in the
- * native addon (OpenBLAS on
- * every core) on the tensors' wasm-heap memory, in place of the single-threaded XNNPACK and JS
- * kernels. Registered by `registerWasmTrainingKernels` when the addon is loaded; each falls back
+ * Matmul, convolution, leading-axes Sum/Mean, batch-norm, cross-entropy, max-pool-gradient and
+ * relu-gradient kernels for the wasm backend that run in the native addon (OpenBLAS on every
+ * core) on the tensors' wasm-heap memory, in place of the single-threaded XNNPACK and JS kernels. Registered by `registerWasmTrainingKernels` when the addon is loaded; each falls back
  * to the kernel it replaced for what it does not cover (other dtypes, NCHW, PReLU and other
  * fused activations, broadcast patterns beyond "equal or 1").
  */
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
+import { RELU_GRAD } from './relu-grad.js';
 import type { NativeKernels } from './native.js';
 import { replaceKernels } from './replace.js';
 import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
@@ -317,9 +317,59 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return grad;
   };
 
+  /** Relu's gradient in one pass (see relu-grad.ts). */
+  const reluGrad: Kernel = (args) => {
+    const { dy, x } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const out = backend.makeOutput(x!.shape, 'float32');
+    native.reluGrad(heap(backend, dy!), heap(backend, x!), heap(backend, out));
+    return out;
+  };
+
+  const maxPoolGrad: Kernel = (args) => {
+    const { dy, input } = args.inputs as Record<string, TensorInfo>;
+    const attrs = args.attrs as {
+      filterSize: [number, number] | number;
+      strides: [number, number] | number;
+      pad: Padding;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    if (!allFloat32(dy, input) || size(input!.shape) === 0) return fallback('MaxPoolGrad', args);
+    const info = tf.backend_util.computePool2DInfo(
+      input!.shape as [number, number, number, number],
+      attrs.filterSize,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const backend = args.backend as BackendWasmLike;
+    const out = backend.makeOutput(input!.shape, 'float32');
+    native.maxPoolGrad(
+      heap(backend, input!),
+      heap(backend, dy!),
+      heap(backend, out),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
+    return out;
+  };
+
   replaceKernels(
     'wasm',
     [
+      [RELU_GRAD, reluGrad],
+      ['MaxPoolGrad', maxPoolGrad],
       [SPARSE_XENT, sparseXent],
       [SPARSE_XENT_GRAD, sparseXentGrad],
       [BATCH_NORM_TRAIN, batchNormTrain],

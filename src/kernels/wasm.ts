@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeKernels } from './native.js';
+import { RELU_GRAD, registerReluGradient, reluGradInto } from './relu-grad.js';
 import { replaceKernels } from './replace.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
 import type { BackendWasmLike, DataId, KernelArgs, TensorInfo } from './types.js';
@@ -541,6 +542,15 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
   return out;
 }
 
+/** dy · step(x) in one pass (see relu-grad.ts). */
+function reluGrad(args: KernelArgs): TensorInfo {
+  const backend = wasmBackend(args.backend);
+  const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+  const out = backend.makeOutput(x.shape, 'float32');
+  reluGradInto(view(backend, dy), view(backend, x), view(backend, out));
+  return out;
+}
+
 let registered = false;
 
 /**
@@ -567,6 +577,7 @@ export function registerWasmTrainingKernels(): void {
     ['MaxPoolGrad', maxPoolGrad],
     ['Identity', identity],
     ['Slice', slice],
+    [RELU_GRAD, reluGrad],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);
@@ -575,5 +586,6 @@ export function registerWasmTrainingKernels(): void {
   // above stay as their fallback for the cases the addon does not cover.
   const native = nativeKernels();
   if (native) registerNativeWasmKernels(native);
+  registerReluGradient();
   registered = true;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerCpuTrainingKernels } from '../../src/kernels/index.js';
+import { RELU_GRAD } from '../../src/kernels/relu-grad.js';
 import { expectClose, randomValues, rng } from './helpers.js';
 
 const NAMES = ['Conv2DBackpropFilter', 'UnsortedSegmentSum'];
@@ -41,6 +42,37 @@ beforeAll(async () => {
 });
 
 describe('cpu training kernels', () => {
+  it('relu gradient equals the stock dy · step(x) bit for bit (NaN, ±0, ±∞, negative dy)', () => {
+    const xv = randomValues(6 * 50, 81);
+    const dyv = randomValues(xv.length, 82);
+    xv.set([NaN, -0, 0, Infinity, -Infinity, 1e-30, -1e-30, 0, NaN]);
+    dyv.set([-1, -2, -3, NaN, -4, -5, -6, NaN, NaN]);
+    const grad = () => {
+      const before = tf.memory().numTensors;
+      const out = tf.tidy(() =>
+        tf
+          .grad((t: tf.Tensor) =>
+            tf
+              .relu(t)
+              .mul(tf.tensor2d(dyv, [6, 50]))
+              .sum(),
+          )(tf.tensor2d(xv, [6, 50]))
+          .dataSync()
+          .slice(),
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      return out;
+    };
+    const kernel = tf.getKernel(RELU_GRAD, 'cpu')!;
+    expect(kernel).toBeDefined();
+    tf.unregisterKernel(RELU_GRAD, 'cpu');
+    const reference = grad(); // the stock gradient: the override falls back to it
+    tf.registerKernel(kernel);
+    const actual = grad();
+    expect(Array.from(actual).every((v, i) => Object.is(v, reference[i]))).toBe(true);
+    expect(Object.is(reference[1], -0)).toBe(true);
+  });
+
   it.each([
     { x: [2, 7, 6, 3], f: [3, 3, 3, 5], stride: 1, pad: 'same' as const },
     { x: [3, 7, 9, 4], f: [3, 3, 4, 6], stride: 2, pad: 'same' as const },

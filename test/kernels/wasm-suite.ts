@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
+import { RELU_GRAD } from '../../src/kernels/relu-grad.js';
 import { expectClose, randomValues, rng, runOn } from './helpers.js';
 
 /**
@@ -418,6 +419,8 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
       { x: [2, 8, 8, 3], size: 2, stride: 2, pad: 'valid' as const },
       { x: [1, 7, 9, 4], size: 3, stride: 2, pad: 'same' as const },
       { x: [3, 5, 6, 2], size: 2, stride: 1, pad: 'valid' as const },
+      // Overlapping windows, and big enough for the native kernel to split the batch.
+      { x: [4, 32, 32, 16], size: 3, stride: 2, pad: 'same' as const },
     ])(
       'maxPool gradient matches cpu, with ties from rectified inputs: $x $size/$stride $pad',
       async (c) => {
@@ -436,6 +439,79 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
         );
       },
     );
+
+    it('maxPool gradient routes windows of −∞ and NaN as cpu does', async () => {
+      const v = Float32Array.from([
+        -Infinity,
+        -Infinity,
+        NaN,
+        1,
+        -Infinity,
+        2,
+        NaN,
+        NaN,
+        0,
+        -0,
+        -Infinity,
+        3,
+        5,
+        5,
+        5,
+        -1,
+      ]);
+      await compare(
+        () =>
+          tf.grad((t: tf.Tensor) =>
+            tf
+              .maxPool(t as tf.Tensor4D, 2, 2, 'valid')
+              .mul(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]))
+              .sum(),
+          )(tf.tensor4d(v, [1, 4, 4, 1])),
+        0,
+      );
+    });
+
+    it('relu gradient equals the stock dy · step(x) bit for bit (NaN, ±0, ±∞, negative dy)', async () => {
+      const special = [NaN, -0, 0, Infinity, -Infinity, 1e-30, -1e-30];
+      const xv = randomValues(5 * 7 * 3 * 4, 71);
+      xv.set(special);
+      const dyv = randomValues(xv.length, 72);
+      dyv.set([-1, -2, 3, NaN, -4, -5, 6], 7);
+      dyv.set([NaN, -1, -1, -1, NaN, -1, -1], 14);
+      xv.set(special, 14);
+      const run = async (backend: string, ours: boolean) => {
+        await tf.setBackend(backend);
+        const kernel = tf.getKernel(RELU_GRAD, backend);
+        if (!ours && kernel) tf.unregisterKernel(RELU_GRAD, backend);
+        try {
+          return tf.tidy(() =>
+            tf
+              .grad((t: tf.Tensor) =>
+                tf
+                  .relu(t)
+                  .mul(tf.tensor4d(dyv, [5, 7, 3, 4]))
+                  .sum(),
+              )(tf.tensor4d(xv, [5, 7, 3, 4]))
+              .dataSync()
+              .slice(),
+          );
+        } finally {
+          if (!ours && kernel) tf.registerKernel(kernel);
+        }
+      };
+      const reference = await run('cpu', false);
+      expect(tf.getKernel(RELU_GRAD, 'wasm')).toBeDefined();
+      for (const [backend, ours] of [
+        ['wasm', true],
+        ['wasm', false],
+      ] as const) {
+        const actual = await run(backend, ours);
+        const same = Array.from(actual).every((v, i) => Object.is(v, reference[i]));
+        expect(same, `${backend}${ours ? '' : ' (stock gradient)'}`).toBe(true);
+      }
+      expect(Object.is(reference[8], -0)).toBe(true); // dy = −2 where x = −0
+      expect(Number.isNaN(reference[0])).toBe(true);
+    });
 
     it('keeps numTensors flat across kernel calls on wasm', async () => {
       await tf.setBackend('wasm');

@@ -199,6 +199,9 @@ const BYTES_S0 = 28;
 const BYTES_S1 = 32;
 
 const TENSOR_SIDE = 512;
+/** Optimizer-step timing: at most this many steps, or as many as fit the budget (torch_bench.py too). */
+const STEP_REPS = 200;
+const STEP_BUDGET_MS = 3000;
 
 async function benchOptimizerStep(
   backend: Backend,
@@ -228,8 +231,9 @@ async function benchOptimizerStep(
   const optimizer = new AdamW({ learningRate: 1e-3, weightDecay: 1e-2, predictionSteps: s });
   optimizer.kernel = (path === 'tfjs' ? 'tfjs' : 'fused') satisfies OptimizerKernel;
   setNativeKernelsEnabled(path === 'fused-native');
-  const reps = quick ? 3 : 9;
-  const budget = quick ? 2000 : 5000;
+  // Sub-millisecond steps need many repetitions for a stable median; slow paths stop at the budget.
+  const reps = quick ? 3 : STEP_REPS;
+  const budget = quick ? 2000 : STEP_BUDGET_MS;
   const row: OptimizerStepRow = {
     optimizer: 'adamw',
     predictionSteps: s,
@@ -414,8 +418,9 @@ async function benchTraining(
   try {
     for (let w = 0; w < 2; w++) for (const k of [0, 1]) await step(k);
     const times: number[][] = [[], []];
-    const reps = quick ? 3 : 20;
-    const budget = quick ? 4000 : 20000;
+    // Fast models get many steps for a stable median, slow ones as many as fit the budget.
+    const reps = quick ? 3 : 200;
+    const budget = quick ? 4000 : 10000;
     const start = performance.now();
     for (let r = 0; r < reps; r++) {
       for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) times[k]!.push(await step(k));

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
+import { DENSE } from './dense.js';
 import { RELU_GRAD } from './relu-grad.js';
 import type { NativeKernels } from './native.js';
 import { replaceKernels } from './replace.js';
@@ -317,6 +318,27 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return grad;
   };
 
+  /** act(x · kernel + bias) for x [rows, in] (see dense.ts): the product, then one bias pass. */
+  const dense: Kernel = (args) => {
+    const { x, kernel, bias } = args.inputs as Record<string, TensorInfo | undefined> & {
+      x: TensorInfo;
+      kernel: TensorInfo;
+    };
+    const act = ACTIVATIONS[(args.attrs as { activation: string }).activation]!;
+    const backend = args.backend as BackendWasmLike;
+    const [rows, k] = x.shape as [number, number];
+    const n = kernel.shape[1]!;
+    const out = backend.makeOutput([rows, n], 'float32');
+    const y = heap(backend, out);
+    if (rows * n === 0) return out;
+    if (k === 0) y.fill(0);
+    else native.matMul(heap(backend, x), heap(backend, kernel), y, 1, 1, rows, n, k, false, false);
+    if (bias !== undefined || act !== 0) {
+      native.biasActivation(y, bias ? heap(backend, bias) : null, rows, n, act);
+    }
+    return out;
+  };
+
   /** Relu's gradient in one pass (see relu-grad.ts). */
   const reluGrad: Kernel = (args) => {
     const { dy, x } = args.inputs as Record<string, TensorInfo>;
@@ -368,6 +390,7 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
   replaceKernels(
     'wasm',
     [
+      [DENSE, dense],
       [RELU_GRAD, reluGrad],
       ['MaxPoolGrad', maxPoolGrad],
       [SPARSE_XENT, sparseXent],

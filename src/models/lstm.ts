@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { dense } from './dense.js';
 import { UserInputError } from '../errors.js';
 import { SeededDropout } from './dropout.js';
 import { TiedOutputProjection } from './layers.js';
@@ -102,7 +103,7 @@ export function buildLstmLanguageModel(options: LstmLanguageModelOptions): Recur
   }
   const projection = tieWeights
     ? new TiedOutputProjection({ units: vocabSize, tiedTo: 'embedding', embedding, name: 'logits' })
-    : tf.layers.dense({ units: vocabSize, name: 'logits', kernelInitializer: uniform(0.1) });
+    : dense({ units: vocabSize, name: 'logits', kernelInitializer: uniform(0.1) });
   const logits = projection.apply(x) as tf.SymbolicTensor;
 
   const model = tf.model({

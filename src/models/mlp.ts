@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../errors.js';
+import { dense } from './dense.js';
 import { SeededDropout } from './dropout.js';
 import { deriveSeed } from './seeds.js';
 import { checkPositiveInt, checkRate, checkSeed, checkShape } from './validate.js';
@@ -55,28 +56,24 @@ export function buildMlp(options: MlpOptions): tf.LayersModel {
       ? (tf.layers.flatten({ name: 'flatten' }).apply(input) as tf.SymbolicTensor)
       : input;
   hiddenUnits.forEach((units, i) => {
-    x = tf.layers
-      .dense({
-        units,
-        activation,
-        name: `dense${i + 1}`,
-        kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, i) }),
-      })
-      .apply(x) as tf.SymbolicTensor;
+    x = dense({
+      units,
+      activation,
+      name: `dense${i + 1}`,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, i) }),
+    }).apply(x) as tf.SymbolicTensor;
     if (dropout > 0) {
       x = new SeededDropout({ rate: dropout, name: `dropout${i + 1}` }).apply(
         x,
       ) as tf.SymbolicTensor;
     }
   });
-  const logits = tf.layers
-    .dense({
-      units: numClasses,
-      name: 'logits',
-      kernelInitializer: tf.initializers.glorotUniform({
-        seed: deriveSeed(seed, hiddenUnits.length),
-      }),
-    })
-    .apply(x) as tf.SymbolicTensor;
+  const logits = dense({
+    units: numClasses,
+    name: 'logits',
+    kernelInitializer: tf.initializers.glorotUniform({
+      seed: deriveSeed(seed, hiddenUnits.length),
+    }),
+  }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: logits, name: 'mlp' });
 }

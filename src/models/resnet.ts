@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { dense } from './dense.js';
 import { batchNormalization } from './batch-norm.js';
 import { UserInputError } from '../errors.js';
 import { ZeroPadShortcut } from './layers.js';
@@ -113,12 +114,10 @@ export function buildResNet(options: ResNetOptions): tf.LayersModel {
     }
   }
   x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tf.SymbolicTensor;
-  const logits = tf.layers
-    .dense({
-      units: numClasses,
-      name: 'logits',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, stream++) }),
-    })
-    .apply(x) as tf.SymbolicTensor;
+  const logits = dense({
+    units: numClasses,
+    name: 'logits',
+    kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, stream++) }),
+  }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: logits, name: `resnet${depth}` });
 }

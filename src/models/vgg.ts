@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { dense } from './dense.js';
 import { batchNormalization } from './batch-norm.js';
 import { UserInputError } from '../errors.js';
 import { SeededDropout } from './dropout.js';
@@ -105,21 +106,17 @@ export function buildVggCnn(options: VggCnnOptions): tf.LayersModel {
         ) as tf.SymbolicTensor)
       : t;
   if (denseUnits > 0) {
-    x = tf.layers
-      .dense({
-        units: denseUnits,
-        activation: 'relu',
-        name: 'dense1',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
-      })
-      .apply(maybeDropout(x)) as tf.SymbolicTensor;
-  }
-  const logits = tf.layers
-    .dense({
-      units: numClasses,
-      name: 'logits',
+    x = dense({
+      units: denseUnits,
+      activation: 'relu',
+      name: 'dense1',
       kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
-    })
-    .apply(maybeDropout(x)) as tf.SymbolicTensor;
+    }).apply(maybeDropout(x)) as tf.SymbolicTensor;
+  }
+  const logits = dense({
+    units: numClasses,
+    name: 'logits',
+    kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
+  }).apply(maybeDropout(x)) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: logits, name: 'vgg' });
 }

@@ -24,13 +24,23 @@ inline float predicted_value(float theta, float m, float v, const PredictFloats&
   return p.a * theta - (p.scale * m) / (std::sqrt(v) * p.inv_sqrt_bc2 + p.epsilon);
 }
 
+// Where an update puts the next step's θ̂: nowhere, in a buffer of its own, or over the gradient
+// it has just read. The last saves the write's cache misses: the gradient's lines are already in
+// cache, where a separate buffer's must first be fetched. On the MLP's six arrays (270k weights,
+// hot in cache) the update took 69 µs without θ̂, 92 µs with a separate buffer, 71 µs over the
+// gradient.
+enum class Target { kNone, kSeparate, kOverGrad };
+
 // One in-place pass over [lo, hi); with AMSGrad the step uses the running maximum of v (kept in
 // v_max). Float32 arithmetic, operation for operation as the JS loops' Math.fround chain (and
 // PyTorch's float32 step); float64 sqrt and division ran 3–4× slower and bound the loop by compute.
-// Templated on what it writes so that each variant is one branch-free, vectorised loop.
-template <bool kAmsgrad, bool kPredict>
+// Templated on what it writes so that each variant is one branch-free, vectorised loop. With
+// kOverGrad, `out` holds the gradient on entry and θ̂ on exit (`grad` is unused); with kShareStep
+// (see shares_step) θ̂ reuses the update's step term, the same float operations on the same
+// operands, instead of a second square root and division.
+template <bool kAmsgrad, Target kTarget, bool kShareStep>
 void update_range(float* __restrict theta, const float* __restrict grad, float* __restrict m,
-                  float* __restrict v, float* __restrict v_max, float* __restrict predicted,
+                  float* __restrict v, float* __restrict v_max, float* __restrict out,
                   std::size_t lo, std::size_t hi, const AdamUpdateScalars& c,
                   const PredictFloats& p) {
   const float gs = static_cast<float>(c.grad_scale), l2 = static_cast<float>(c.l2);
@@ -40,7 +50,7 @@ void update_range(float* __restrict theta, const float* __restrict grad, float* 
   const float ib = static_cast<float>(c.inv_sqrt_bc2), eps = static_cast<float>(c.epsilon);
   for (std::size_t i = lo; i < hi; i++) {
     const float t = theta[i];
-    const float g = grad[i] * gs + l2 * t;
+    const float g = (kTarget == Target::kOverGrad ? out[i] : grad[i]) * gs + l2 * t;
     const float mi = b1 * m[i] + omb1 * g;
     const float vi = b2 * v[i] + omb2 * g * g;
     m[i] = mi;
@@ -52,10 +62,43 @@ void update_range(float* __restrict theta, const float* __restrict grad, float* 
       denominator_v = (std::isnan(prev) || std::isnan(vi)) ? NAN : (prev > vi ? prev : vi);
       v_max[i] = denominator_v;
     }
-    const float next = t * keep - (lr * mi) / (std::sqrt(denominator_v) * ib + eps);
+    const float step = (lr * mi) / (std::sqrt(denominator_v) * ib + eps);
+    const float next = t * keep - step;
     theta[i] = next;
     // The prediction uses v, never v_max.
-    if constexpr (kPredict) predicted[i] = predicted_value(next, mi, vi, p);
+    if constexpr (kTarget != Target::kNone) {
+      out[i] = kShareStep ? p.a * next - step : predicted_value(next, mi, vi, p);
+    }
+  }
+}
+
+// True when the prediction's step term (scale·m)/(√v·inv_sqrt_bc2 + ε) is, operand for operand,
+// the update's (step_size·m)/(√v·inv_sqrt_bc2 + ε): without AMSGrad, whenever the predicted
+// learning-rate sum equals this update's learning rate, as with s = 1 and no decay in θ̂.
+bool shares_step(const AdamUpdateScalars& c, const PredictFloats& p, bool amsgrad) {
+  return !amsgrad && p.scale == static_cast<float>(c.step_size) &&
+         p.inv_sqrt_bc2 == static_cast<float>(c.inv_sqrt_bc2) &&
+         p.epsilon == static_cast<float>(c.epsilon);
+}
+
+template <bool kAmsgrad, Target kTarget, bool kShareStep>
+void update_parallel(float* theta, const float* grad, float* m, float* v, float* v_max, float* out,
+                     std::size_t n, const AdamUpdateScalars& c, const PredictFloats& p) {
+  parallel_for(n, kGrain, [&](std::size_t lo, std::size_t hi) {
+    update_range<kAmsgrad, kTarget, kShareStep>(theta, grad, m, v, v_max, out, lo, hi, c, p);
+  });
+}
+
+template <Target kTarget>
+void update_with_target(float* theta, const float* grad, float* m, float* v, float* v_max,
+                        float* out, std::size_t n, const AdamUpdateScalars& c,
+                        const PredictFloats& p) {
+  if (v_max != nullptr) {
+    update_parallel<true, kTarget, false>(theta, grad, m, v, v_max, out, n, c, p);
+  } else if (kTarget != Target::kNone && shares_step(c, p, false)) {
+    update_parallel<false, kTarget, true>(theta, grad, m, v, nullptr, out, n, c, p);
+  } else {
+    update_parallel<false, kTarget, false>(theta, grad, m, v, nullptr, out, n, c, p);
   }
 }
 
@@ -73,19 +116,13 @@ void adam_update(float* theta, const float* grad, float* m, float* v, float* v_m
                  float* predicted, std::size_t n, const AdamUpdateScalars& c,
                  const AdamPredictScalars& prediction) {
   const PredictFloats p(prediction);
-  parallel_for(n, kGrain, [&](std::size_t lo, std::size_t hi) {
-    if (v_max != nullptr) {
-      if (predicted != nullptr) {
-        update_range<true, true>(theta, grad, m, v, v_max, predicted, lo, hi, c, p);
-      } else {
-        update_range<true, false>(theta, grad, m, v, v_max, nullptr, lo, hi, c, p);
-      }
-    } else if (predicted != nullptr) {
-      update_range<false, true>(theta, grad, m, v, nullptr, predicted, lo, hi, c, p);
-    } else {
-      update_range<false, false>(theta, grad, m, v, nullptr, nullptr, lo, hi, c, p);
-    }
-  });
+  if (predicted == nullptr) {
+    update_with_target<Target::kNone>(theta, grad, m, v, v_max, nullptr, n, c, p);
+  } else if (predicted == grad) {
+    update_with_target<Target::kOverGrad>(theta, nullptr, m, v, v_max, predicted, n, c, p);
+  } else {
+    update_with_target<Target::kSeparate>(theta, grad, m, v, v_max, predicted, n, c, p);
+  }
 }
 
 void adam_predict(const float* theta, float* predicted, const float* m, const float* v,

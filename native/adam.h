@@ -18,7 +18,8 @@ struct AdamPredictScalars {
 
 // In place: m, v (and v_max when non-null) advance with g = grad_scale·grad + l2·θ, then
 // θ = keep·θ − step_size·m/(√v·inv_sqrt_bc2 + ε). When `predicted` is non-null it also receives
-// θ̂ of the next step from the new θ, m, v (what adam_predict would write from them).
+// θ̂ of the next step from the new θ, m, v (what adam_predict would write from them); it may be
+// `grad` itself, whose values are then read before θ̂ replaces them. No other arrays may overlap.
 void adam_update(float* theta, const float* grad, float* m, float* v, float* v_max,
                  float* predicted, std::size_t n, const AdamUpdateScalars& c,
                  const AdamPredictScalars& p);

@@ -179,7 +179,7 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     const variables = trainableVariables(varList);
     const completed = this.iterations;
     const predicting = this.predictionSteps > 0 && completed > 0;
-    const fused = this.fusedStep(variables);
+    const fused = this.fusedStep(variables, true);
 
     // tf ops: θ_t is kept by reference: TF.js tensors are immutable, so a clone shares the buffer
     // and assigning it back restores θ_t bit for bit with no copy. Fused: θ_t and θ̂ trade buffers
@@ -227,19 +227,23 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
       if (!v) throw new UserInputError(`applyGradients: no variable named "${name}" exists`);
       return v;
     });
-    this.update(variables, grads, this.fusedStep(variables));
+    this.update(variables, grads, this.fusedStep(variables, false));
   }
 
   /**
    * The one place a step's implementation is picked: the rule's fused loops when it has them, the
    * kernel asks for them on this backend, and the variables suit them; null for tf ops.
+   * `scratchGradients`: the gradients are this step's own (minimize frees them after the update).
    */
-  private fusedStep(variables: readonly tf.Variable[]): FusedStep | null {
+  private fusedStep(
+    variables: readonly tf.Variable[],
+    scratchGradients: boolean,
+  ): FusedStep | null {
     if (this.kernel_ === 'tfjs' || !this.fused) return null;
     if (this.kernel_ === 'auto' && tf.getBackend() !== 'cpu' && nativeKernels() === null) {
       return null;
     }
-    return this.fused.stepOn(variables);
+    return this.fused.stepOn(variables, { scratchGradients });
   }
 
   private writePredictedWeights(
@@ -248,23 +252,32 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     fused: FusedStep | null,
   ): void {
     const lrs = predictedLearningRates(this.common.prediction, this.schedule, completed);
-    tf.tidy(() => {
-      for (const v of variables) {
-        const slots = this.state.get(v.name);
-        if (!slots) continue; // no state yet for this variable: θ̂ = θ
-        const { a, b } = predictionCoefficients(
-          this.common.prediction,
-          lrs,
-          this.weightDecayFor(v.name),
-        );
-        if (fused) {
-          fused.predict(v, slots, { a, b, completed });
-          continue;
-        }
-        const direction = this.rule.direction(slots, completed);
-        v.assign((a === 1 ? v : v.mul(a)).sub(direction.mul(b)));
+    // The fused loops make no tensors to collect, so they need no tidy scope.
+    if (fused) this.predictEach(variables, lrs, completed, fused);
+    else tf.tidy(() => this.predictEach(variables, lrs, completed, null));
+  }
+
+  private predictEach(
+    variables: readonly tf.Variable[],
+    lrs: readonly number[],
+    completed: number,
+    fused: FusedStep | null,
+  ): void {
+    for (const v of variables) {
+      const slots = this.state.get(v.name);
+      if (!slots) continue; // no state yet for this variable: θ̂ = θ
+      const { a, b } = predictionCoefficients(
+        this.common.prediction,
+        lrs,
+        this.weightDecayFor(v.name),
+      );
+      if (fused) {
+        fused.predict(v, slots, { a, b, completed });
+        continue;
       }
-    });
+      const direction = this.rule.direction(slots, completed);
+      v.assign((a === 1 ? v : v.mul(a)).sub(direction.mul(b)));
+    }
   }
 
   private update(

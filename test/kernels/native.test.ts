@@ -56,15 +56,19 @@ describe('native addon', () => {
   });
 
   // Large enough to be split across threads: run with 2 whatever WEIGHT_PREDICTION_THREADS says.
+  // `shared`: θ̂'s step term equals the update's (s = 1, no decay in θ̂: b = lr, completed = step),
+  // which the native loop computes once for both.
   const sizes = [1, 1001, 100_003];
   const rows = sizes.flatMap((n) =>
     [false, true].flatMap((amsgrad) =>
-      [false, true].map((decoupled) => ({ n, amsgrad, decoupled })),
+      [false, true].flatMap((decoupled) =>
+        [false, true].map((shared) => ({ n, amsgrad, decoupled, shared })),
+      ),
     ),
   );
   it.skipIf(!native).each(rows)(
-    'Adam loops ≡ JS loops bit for bit: n $n, amsgrad $amsgrad, decoupled $decoupled',
-    ({ n, amsgrad, decoupled }) => {
+    'Adam loops ≡ JS loops bit for bit: n $n, amsgrad $amsgrad, decoupled $decoupled, shared step $shared',
+    ({ n, amsgrad, decoupled, shared }) => {
       const kernel = adamFusedKernel({
         beta1: 0.9,
         beta2: 0.999,
@@ -74,12 +78,9 @@ describe('native addon', () => {
       });
       const threads = native!.threads();
       native!.setThreads(2);
-      const run = (useNative: boolean) => {
-        setNativeKernelsEnabled(useNative);
-        const theta = randomValues(n, 1);
-        const predicted = new Float32Array(n);
-        const prepared = new Float32Array(n);
-        const grad = randomValues(n, 2);
+      const ctx = { step: 3, learningRate: 1e-2, weightDecay: 0.05 };
+      const next = shared ? { a: 1, b: 1e-2, completed: 3 } : { a: 0.99, b: 0.03, completed: 3 };
+      const start = () => {
         const state = [
           randomValues(n, 3)
             .map(Math.abs)
@@ -87,15 +88,31 @@ describe('native addon', () => {
           randomValues(n, 4).map((x) => x * x * 0.01),
         ];
         if (amsgrad) state.push(state[1]!.map((x) => x * 1.5));
-        const ctx = { step: 3, learningRate: 1e-2, weightDecay: 0.05 };
+        return { theta: randomValues(n, 1), grad: randomValues(n, 2), state };
+      };
+      const run = (useNative: boolean) => {
+        setNativeKernelsEnabled(useNative);
+        const { theta, grad, state } = start();
+        const predicted = new Float32Array(n);
+        const prepared = new Float32Array(n);
         kernel.predict(theta, predicted, state, { a: 1.01, b: 0.02, completed: 2 });
         // An update that also prepares the next θ̂, then one that does not.
-        const next = { a: 0.99, b: 0.03, completed: 3 };
         kernel.update(theta, grad, 0.7, state, ctx, { ...next, predicted: prepared });
         // What the update prepared is what a prediction pass gives from its results.
         const check = new Float32Array(n);
         kernel.predict(theta, check, state, next);
         expect(new Uint32Array(prepared.buffer)).toEqual(new Uint32Array(check.buffer));
+        // The same update writing θ̂ over its gradient gives the same θ, state and θ̂.
+        const over = start();
+        kernel.update(over.theta, over.grad, 0.7, over.state, ctx, {
+          ...next,
+          predicted: over.grad,
+        });
+        expect(new Uint32Array(over.grad.buffer)).toEqual(new Uint32Array(prepared.buffer));
+        expect(new Uint32Array(over.theta.buffer)).toEqual(new Uint32Array(theta.buffer));
+        over.state.forEach((x, k) =>
+          expect(new Uint32Array(x.buffer)).toEqual(new Uint32Array(state[k]!.buffer)),
+        );
         kernel.update(theta, grad, 1, state, { ...ctx, step: 4 });
         return [theta, predicted, prepared, ...state].map((a) => new Uint32Array(a.buffer));
       };

@@ -519,6 +519,101 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
   );
 });
 
+describe('on wasm the update writes θ̂ over the gradient it read, when that gradient is its own', () => {
+  const shapes = [[9, 11], [7]];
+
+  /** Where the wasm heap holds `t` (the backend's record; private to TF.js). */
+  function memoryOffset(t: tf.Tensor): number {
+    const map = (tf.backend() as unknown as { dataIdMap: { get(id: object): object } }).dataIdMap;
+    return (map.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+  }
+
+  it("minimize's gradients become the spare buffers, and the path still ≡ tf ops", async () => {
+    await tf.setBackend('wasm');
+    const [p, ref] = problemPair(shapes, 31);
+    const options = { learningRate: 0.01, weightDecay: 0.02, predictionSteps: 1 };
+    const fused = new AdamW(options);
+    fused.kernel = 'fused';
+    const tfOps = new AdamW(options);
+    tfOps.kernel = 'tfjs';
+    for (const [o, q] of [
+      [fused, p],
+      [tfOps, ref],
+    ] as const)
+      o.minimize(q.loss, false, q.vars);
+    const tensors = tf.memory().numTensors;
+    for (let k = 0; k < 10; k++) {
+      const offsets = p.vars.map((v) => memoryOffset(fusedOf(fused).spareOf(v.name)!));
+      fused.minimize(p.loss, false, p.vars);
+      tfOps.minimize(ref.loss, false, ref.vars);
+      // A separate spare buffer would be back where it was after predict and update.
+      p.vars.forEach((v, i) =>
+        expect(memoryOffset(fusedOf(fused).spareOf(v.name)!)).not.toBe(offsets[i]),
+      );
+    }
+    expect(tf.memory().numTensors).toBe(tensors);
+    p.vars.forEach((v, i) =>
+      expect(worstRatio(values(v), values(ref.vars[i]!), 1e-6, 1e-6)).toBeLessThanOrEqual(1),
+    );
+    fused.dispose();
+    tfOps.dispose();
+    p.dispose();
+    ref.dispose();
+  });
+
+  it("applyGradients leaves the caller's gradients as they were", async () => {
+    await tf.setBackend('wasm');
+    const p = randomProblem(shapes, 32);
+    const optimizer = new AdamW({ learningRate: 0.01, predictionSteps: 1 });
+    optimizer.kernel = 'fused';
+    for (let k = 0; k < 3; k++) {
+      const { value, grads } = tf.variableGrads(p.loss, p.vars);
+      const before = Object.values(grads).map(bits);
+      optimizer.applyGradients(grads);
+      expect(Object.values(grads).map(bits)).toEqual(before);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    optimizer.dispose();
+    p.dispose();
+  });
+
+  it('a gradient shared by two variables is read by both updates', async () => {
+    await tf.setBackend('wasm');
+    const make = () => {
+      const next = rng(33);
+      const fill = () =>
+        tf.tensor(
+          Float32Array.from({ length: 12 }, () => next() - 0.5),
+          [3, 4],
+        );
+      return [uniqueVariable(fill(), 'shared'), uniqueVariable(fill(), 'shared')];
+    };
+    const [x, y] = [make(), make()];
+    // d/da and d/db of Σ(a + b)² are the same tensor (add's gradient passes dy on, reshaped).
+    const loss = (vars: tf.Variable[]) => () =>
+      tf.add(vars[0]!, vars[1]!).square().sum() as tf.Scalar;
+    const probe = tf.variableGrads(loss(x), x);
+    const ids = x.map((v) => probe.grads[v.name]!.dataId);
+    expect(ids[0]).toBe(ids[1]);
+    tf.dispose([probe.value, ...Object.values(probe.grads)]);
+    const options = { learningRate: 0.01, predictionSteps: 1 };
+    const fused = new AdamW(options);
+    fused.kernel = 'fused';
+    const tfOps = new AdamW(options);
+    tfOps.kernel = 'tfjs';
+    for (let k = 0; k < 10; k++) {
+      fused.minimize(loss(x), false, x);
+      tfOps.minimize(loss(y), false, y);
+    }
+    x.forEach((v, i) =>
+      expect(worstRatio(values(v), values(y[i]!), 1e-6, 1e-6)).toBeLessThanOrEqual(1),
+    );
+    fused.dispose();
+    tfOps.dispose();
+    tf.dispose([...x, ...y]);
+  });
+});
+
 describe('the kernel option', () => {
   it("defaults to 'auto', accepts 'tfjs', and rejects anything else naming the value", () => {
     const optimizer = new AdamW();

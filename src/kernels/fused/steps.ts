@@ -4,6 +4,8 @@ import { nativeKernels } from '../native.js';
 import {
   allFloat32,
   assignCopy,
+  canTakeBuffer,
+  hasStorage,
   fusedBackend,
   isPrivate,
   makePrivate,
@@ -37,50 +39,83 @@ export interface FusedStep {
   restore(): void;
 }
 
-/** What a variable's spare buffer holds: θ̂ for these inputs, as they were when it was written. */
+/**
+ * What a spare buffer holds for the next step: θ̂ for these scalars, computed from these inputs.
+ * θ is identified by dataId and in-place write count (another optimizer may write it in place);
+ * the state slots by the array and dataIds (only this optimizer writes them in place, and each of
+ * its updates prepares θ̂ anew; `setWeights` replaces the array, `assign` a slot's dataId).
+ */
 interface Prepared {
-  prediction: PredictionScalars;
-  /** [dataId, in-place write count] of θ, then of each state slot, then of the spare buffer. */
-  inputs: [object, number][];
+  /** False once used or outdated. */
+  valid: boolean;
+  a: number;
+  b: number;
+  completed: number;
+  theta: object;
+  thetaVersion: number;
+  slots: readonly tf.Variable[];
+  slotIds: object[];
+}
+
+/** One variable's spare buffer. */
+interface Spare {
+  tensor: tf.Tensor;
+  /** θ̂ the buffer holds for the next prediction (one record per spare, rewritten each step). */
+  prepared: Prepared;
+  /** The variable while it holds θ̂ and this buffer θ_t (between `predict` and its update). */
+  lending: tf.Variable | null;
 }
 
 /**
  * The fused path of an optimizer step on the cpu and wasm backends: a rule's loops run directly on
  * the variables' and state slots' storage, in place.
  *
- * Weight prediction gives each variable one spare buffer of its size on the backend, allocated
- * once and never part of the optimizer's saved state. The update that makes θ_t also writes θ̂ for
- * the next step into the spare buffer, in the same pass (4 more bytes per weight). `predict` then
- * only exchanges the two buffers' memory (the variable keeps its dataId): the variable holds θ̂
- * and the spare θ_t, with no pass over the weights. `update` exchanges them back first, so it
- * runs in place on θ_t. When anything changed since the spare was written (the weights were
- * assigned, the state was loaded, the learning rate or the step count differ, another step wrote
- * them), `predict` computes θ̂ into the spare with a pass of its own first, so every step predicts
- * from the current θ_t and state either way, bit for bit. Until `update` or `restore` has run for
- * a predicted variable, its spare buffer holds the only copy of θ_t.
+ * Weight prediction gives each variable one spare buffer of its size on the backend, never part of
+ * the optimizer's saved state. The update that makes θ_t also writes θ̂ for the next step in the
+ * same pass: into the spare buffer, or on wasm over the step's own gradient once read, whose
+ * buffer then becomes the spare (the old one leaves with the gradient). `predict` then only
+ * exchanges the two buffers' memory (the variable keeps its dataId): the variable holds θ̂ and the
+ * spare θ_t, with no pass over the weights. `update` exchanges them back first, so it runs in
+ * place on θ_t. When anything changed since θ̂ was written (the weights were assigned, the state
+ * was loaded, the learning rate or the step count differ, another step wrote them), `predict`
+ * computes θ̂ into the spare with a pass of its own first, so every step predicts from the current
+ * θ_t and state either way, bit for bit. Until `update` or `restore` has run for a predicted
+ * variable, its spare buffer holds the only copy of θ_t.
+ *
+ * The bookkeeping touches few objects on purpose: it runs between large kernels that have pushed
+ * it out of cache, where each lookup costs a memory access (with three maps per variable and
+ * versioned swaps it took about 4% of the MLP's s = 1 step).
  */
 export class FusedSteps {
-  private readonly spares = new Map<string, tf.Tensor>();
-  private readonly prepared = new Map<string, Prepared>();
-  /** Variables whose storage holds θ̂ and whose spare buffer holds θ_t. */
-  private readonly pending = new Map<string, tf.Variable>();
+  private readonly spares = new Map<string, Spare>();
+  /** How many spares are lent (their variable holds θ̂). */
+  private lent = 0;
+  /** The `FusedStep` for each backend and kind of gradients (see `stepOn`). */
+  private readonly bound: FusedStep[] = [];
 
   constructor(private readonly kernel: FusedRuleKernel) {}
 
   /**
    * The fused loops for one step over `variables`, or null when they cannot run: the active
-   * backend is not cpu or wasm, or a variable is not float32.
+   * backend is not cpu or wasm, or a variable is not float32. `scratchGradients`: the step's
+   * gradients are its own, to be freed after it (minimize's, not applyGradients' caller's), so an
+   * update may write over them.
    */
-  stepOn(variables: readonly tf.Variable[]): FusedStep | null {
+  stepOn(
+    variables: readonly tf.Variable[],
+    { scratchGradients }: { scratchGradients: boolean },
+  ): FusedStep | null {
     const backend = fusedBackend();
     if (backend === null || !allFloat32(variables)) return null;
-    return {
+    // Made once per kind: this runs every step, and fresh closures cost microseconds.
+    const kind = (backend === 'wasm' ? 2 : 0) + (scratchGradients ? 1 : 0);
+    return (this.bound[kind] ??= {
       predict: (v, slots, p) => this.predict(backend, v, slots, p),
       update: (v, grad, scale, slots, ctx, next) =>
-        this.update(backend, v, grad, scale, slots, ctx, next),
+        this.update(backend, v, grad, scale, slots, ctx, next, scratchGradients),
       sumOfSquares: (grads) => sumOfSquares(backend, grads),
       restore: () => this.restore(),
-    };
+    });
   }
 
   private predict(
@@ -89,19 +124,20 @@ export class FusedSteps {
     slots: readonly tf.Variable[],
     p: PredictionScalars,
   ): void {
-    if (this.pending.has(v.name)) {
-      throw new Error(`internal: ${v.name} is predicted twice without an update or a restore`);
-    }
     // Every allocation before any view: a wasm allocation may grow the heap and detach views.
     makePrivate(backend, v);
     const spare = this.spareFor(backend, v);
-    if (!this.isPrepared(v, slots, spare, p)) {
-      const [theta, predicted, ...state] = views(backend, [v, spare, ...slots]);
+    if (spare.lending !== null) {
+      throw new Error(`internal: ${v.name} is predicted twice without an update or a restore`);
+    }
+    if (!isPrepared(spare.prepared, v, slots, p)) {
+      const [theta, predicted, ...state] = views(backend, [v, spare.tensor, ...slots]);
       this.kernel.predict(theta!, predicted!, state, p);
     }
-    swapStorage(backend, v, spare);
-    this.prepared.delete(v.name);
-    this.pending.set(v.name, v);
+    swapStorage(backend, v, spare.tensor);
+    spare.prepared.valid = false;
+    spare.lending = v;
+    this.lent++;
   }
 
   private update(
@@ -112,41 +148,43 @@ export class FusedSteps {
     slots: readonly tf.Variable[],
     ctx: UpdateContext,
     next: PredictionScalars | undefined,
+    scratchGradient: boolean,
   ): void {
-    this.restoreOne(v);
+    const lent = this.spares.get(v.name);
+    if (lent?.lending) this.giveBack(lent);
     makePrivate(backend, v);
     for (const s of slots) makePrivate(backend, s);
     const spare = next && this.spareFor(backend, v);
+    // θ̂ goes over a scratch gradient once the update has read it (see native/adam.cc: the
+    // gradient's lines are in cache, a separate buffer's are not): the spare takes the gradient's
+    // buffer, and the gradient tensor the spare's old one, freed with it.
+    const overGradient =
+      spare !== undefined && scratchGradient && canTakeBuffer(backend, grad, spare.tensor);
+    if (overGradient) swapStorage(backend, spare.tensor, grad);
     const [theta, ...state] = views(backend, [v, ...slots]);
+    const predicted = spare && views(backend, [spare.tensor])[0]!;
     // A gradient is only read; a host copy is taken when it lives on another backend.
-    const g = readableValues(backend, grad);
-    const predicted = spare && views(backend, [spare])[0]!;
+    const g = overGradient ? predicted! : readableValues(backend, grad);
     this.kernel.update(theta!, g, scale, state, ctx, next && { ...next, predicted: predicted! });
-    for (const t of [v, ...slots]) markWritten(backend, t);
-    if (next && spare) {
-      markWritten(backend, spare);
-      this.prepared.set(v.name, { prediction: next, inputs: inputsOf(v, slots, spare) });
-    } else {
-      this.prepared.delete(v.name);
+    markWritten(backend, v);
+    for (const s of slots) markWritten(backend, s);
+    if (!spare) {
+      if (lent) lent.prepared.valid = false;
+      return;
     }
-  }
-
-  /** True when `spare` holds θ̂ for `p` from `v` and `slots` exactly as they are now. */
-  private isPrepared(
-    v: tf.Variable,
-    slots: readonly tf.Variable[],
-    spare: tf.Tensor,
-    p: PredictionScalars,
-  ): boolean {
-    const prepared = this.prepared.get(v.name);
-    if (!prepared) return false;
-    const { prediction: q, inputs } = prepared;
-    if (q.a !== p.a || q.b !== p.b || q.completed !== p.completed) return false;
-    const now = inputsOf(v, slots, spare);
-    return (
-      now.length === inputs.length &&
-      now.every(([id, version], i) => id === inputs[i]![0] && version === inputs[i]![1])
-    );
+    // A gradient's id is new to the wasm backend's caches; the spare's own one may have been
+    // cached as θ̂ in the forward pass.
+    if (!overGradient) markWritten(backend, spare.tensor);
+    const q = spare.prepared;
+    q.valid = true;
+    q.a = next!.a;
+    q.b = next!.b;
+    q.completed = next!.completed;
+    q.theta = v.dataId;
+    q.thetaVersion = storageVersion(v);
+    q.slots = slots;
+    q.slotIds.length = slots.length;
+    for (let i = 0; i < slots.length; i++) q.slotIds[i] = slots[i]!.dataId;
   }
 
   /**
@@ -154,68 +192,95 @@ export class FusedSteps {
    * update was skipped or failed). Does nothing when every update ran.
    */
   restore(): void {
-    for (const v of this.pending.values()) this.restoreOne(v);
+    if (this.lent === 0) return;
+    for (const spare of this.spares.values()) if (spare.lending) this.giveBack(spare);
   }
 
   /**
-   * θ_t back into `v` when it holds θ̂: by exchanging the buffers again when `v`'s is still
+   * θ_t back into the variable holding θ̂: by exchanging the buffers again when its own is still
    * private; after anything else (a reference taken in the loss function, another backend) into a
    * fresh buffer, so that no other tensor sees the change.
    */
-  private restoreOne(v: tf.Variable): void {
-    if (!this.pending.delete(v.name) || v.isDisposed) return;
-    const spare = this.spares.get(v.name)!;
+  private giveBack(spare: Spare): void {
+    const v = spare.lending!;
+    spare.lending = null;
+    this.lent--;
+    if (v.isDisposed) return;
     const backend = fusedBackend();
     if (
       backend &&
       isPrivate(backend, v) &&
-      storageView(backend, v) !== null &&
-      storageView(backend, spare) !== null
+      hasStorage(backend, v) &&
+      hasStorage(backend, spare.tensor)
     ) {
-      swapStorage(backend, v, spare);
+      swapStorage(backend, v, spare.tensor);
     } else {
-      assignCopy(v, Float32Array.from(spare.dataSync()));
+      assignCopy(v, Float32Array.from(spare.tensor.dataSync()));
     }
   }
 
   /** The spare buffer of a variable (for tests); undefined before its first prediction. */
   spareOf(variableName: string): tf.Tensor | undefined {
-    return this.spares.get(variableName);
+    return this.spares.get(variableName)?.tensor;
   }
 
   dispose(): void {
     this.restore();
-    for (const spare of this.spares.values()) spare.dispose();
+    for (const spare of this.spares.values()) spare.tensor.dispose();
     this.spares.clear();
-    this.prepared.clear();
   }
 
-  /** `v`'s spare buffer, private and on this backend; a new one the first time or after a change. */
-  private spareFor(backend: FusedBackend, v: tf.Variable): tf.Tensor {
+  /**
+   * `v`'s spare, its buffer on this backend and of `v`'s size: a new one the first time or after
+   * a change. Only this class references a spare's tensor (`spareOf` is for tests), so it stays
+   * private.
+   */
+  private spareFor(backend: FusedBackend, v: tf.Variable): Spare {
     let spare = this.spares.get(v.name);
-    if (
-      spare &&
-      !spare.isDisposed &&
-      spare.size === v.size &&
-      isPrivate(backend, spare) &&
-      storageView(backend, spare) !== null
-    ) {
-      return spare;
-    }
-    spare?.dispose();
-    spare = tf.keep(privateZeros(v.shape));
+    if (spare && spare.tensor.size === v.size && hasStorage(backend, spare.tensor)) return spare;
+    if (spare?.lending) this.giveBack(spare);
+    spare?.tensor.dispose();
+    spare = {
+      tensor: tf.keep(privateZeros(v.shape)),
+      prepared: {
+        valid: false,
+        a: 0,
+        b: 0,
+        completed: 0,
+        theta: {},
+        thetaVersion: 0,
+        slots: [],
+        slotIds: [],
+      },
+      lending: null,
+    };
     this.spares.set(v.name, spare);
-    this.prepared.delete(v.name);
     return spare;
   }
 }
 
-function inputsOf(
+/** True when `prepared` holds θ̂ for `p` from `v` and `slots` exactly as they are now. */
+function isPrepared(
+  prepared: Prepared,
   v: tf.Variable,
   slots: readonly tf.Variable[],
-  spare: tf.Tensor,
-): [object, number][] {
-  return [v, ...slots, spare].map((t) => [t.dataId, storageVersion(t)]);
+  p: PredictionScalars,
+): boolean {
+  if (
+    !prepared.valid ||
+    prepared.a !== p.a ||
+    prepared.b !== p.b ||
+    prepared.completed !== p.completed ||
+    prepared.theta !== v.dataId ||
+    prepared.thetaVersion !== storageVersion(v) ||
+    prepared.slots !== slots
+  ) {
+    return false;
+  }
+  for (let i = 0; i < slots.length; i++) {
+    if (slots[i]!.dataId !== prepared.slotIds[i]) return false;
+  }
+  return true;
 }
 
 /** Views of the tensors' storage (after every allocation: wasm's heap may grow). */

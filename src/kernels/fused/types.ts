@@ -26,7 +26,8 @@ export interface FusedRuleKernel {
   /**
    * One update in place of θ and `state` with gradient `gradScale`·g. With `next`, the same pass
    * also writes into `next.predicted` the θ̂ that `predict` would give from the new θ and state
-   * (bit for bit), so that the next step's prediction costs no pass of its own.
+   * (bit for bit), so that the next step's prediction costs no pass of its own. `next.predicted`
+   * may be `grad` itself: each gradient value is read before θ̂ replaces it.
    */
   update(
     theta: Float32Array,

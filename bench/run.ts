@@ -47,6 +47,11 @@ interface TrainingRow {
   unit: 'samples' | 'tokens';
   msPerStep: number;
   steps: number;
+  /**
+   * s = 1 only: the median over repetitions of (this step's time / the s = 0 step's time next to
+   * it), so that drift on a shared machine cancels within each pair.
+   */
+  pairedTimeRatio?: number;
 }
 
 interface Settings {
@@ -418,14 +423,16 @@ async function benchTraining(
   try {
     for (let w = 0; w < 2; w++) for (const k of [0, 1]) await step(k);
     const times: number[][] = [[], []];
-    // Fast models get many steps for a stable median, slow ones as many as fit the budget.
-    const reps = quick ? 3 : 200;
+    // Fast models get many steps for a stable median (at 200 the MLP's s=1/s=0 ratio still
+    // moved by ±2% from run to run), slow ones as many as fit the budget.
+    const reps = quick ? 3 : 2000;
     const budget = quick ? 4000 : 10000;
     const start = performance.now();
     for (let r = 0; r < reps; r++) {
       for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) times[k]!.push(await step(k));
       if (r >= 2 && performance.now() - start > budget) break;
     }
+    const paired = median(times[1]!.map((t, r) => t / times[0]![r]!));
     return [0, 1].map((s) => {
       const ms = median(times[s]!);
       return {
@@ -437,6 +444,7 @@ async function benchTraining(
         unit: c.unit,
         msPerStep: ms,
         steps: times[s]!.length,
+        ...(s === 1 && { pairedTimeRatio: paired }),
       };
     });
   } finally {
@@ -615,15 +623,18 @@ function table(
   }
   out.push('');
   out.push('Training throughput, AdamW (lr 1e-3, λ 1e-2), fixed random batch');
-  out.push('| model | backend | s=0 /s | s=1 /s | unit | s=1 / s=0 time |');
-  out.push('|---|---|---|---|---|---|');
+  out.push(
+    '| model | backend | s=0 /s | s=1 /s | unit | s=1 / s=0 time (of medians) | (median of pairs) |',
+  );
+  out.push('|---|---|---|---|---|---|---|');
   for (const r0 of training.filter((r) => r.predictionSteps === 0)) {
     const r1 = training.find(
       (r) => r.predictionSteps === 1 && r.model === r0.model && r.backend === r0.backend,
     );
     out.push(
       `| ${r0.model} | ${r0.backend} | ${fmt(r0.samplesPerSecond)} | ${fmt(r1?.samplesPerSecond)} | ` +
-        `${r0.unit} | ${r1 ? (r1.msPerStep / r0.msPerStep).toFixed(3) : '—'} |`,
+        `${r0.unit} | ${r1 ? (r1.msPerStep / r0.msPerStep).toFixed(3) : '—'} | ` +
+        `${r1?.pairedTimeRatio === undefined ? '—' : r1.pairedTimeRatio.toFixed(3)} |`,
     );
   }
   if (torch) {

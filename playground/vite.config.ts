@@ -1,0 +1,77 @@
+/**
+ * The playground's build: `npm run playground` builds it into playground/dist and serves it.
+ * The page imports the package's public entry ('weight-prediction', and '/models' for the MNIST
+ * model) from this repository's source; the TF.js wasm binaries and the MNIST subset are emitted
+ * next to the page.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+import { makeMnistSubsetFile } from './mnist-subset.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..');
+
+/** The wasm binaries of @tensorflow/tfjs-backend-wasm and the MNIST subset, as build assets. */
+function playgroundAssets(): Plugin {
+  const wasmDir = dirname(
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'),
+  );
+  const wasmFiles = [
+    'tfjs-backend-wasm.wasm',
+    'tfjs-backend-wasm-simd.wasm',
+    'tfjs-backend-wasm-threaded-simd.wasm',
+  ];
+  return {
+    name: 'playground-assets',
+    generateBundle() {
+      for (const name of wasmFiles) {
+        this.emitFile({
+          type: 'asset',
+          fileName: `wasm/${name}`,
+          source: readFileSync(join(wasmDir, 'dist', name)),
+        });
+      }
+      this.emitFile({
+        type: 'asset',
+        fileName: 'data/mnist-subset.bin',
+        source: makeMnistSubsetFile(),
+      });
+    },
+  };
+}
+
+/**
+ * TEMPORARY, until the browser-safe core (issue 13) is merged: src/kernels/native.ts loads the
+ * native addon with Node built-ins; in the page it is replaced by a module that reports no addon.
+ */
+function nativeAddonStub(): Plugin {
+  const native = join(repo, 'src', 'kernels', 'native.ts');
+  const stub = join(here, 'src', 'native-browser-stub.ts');
+  return {
+    name: 'native-addon-stub',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (!importer || !source.endsWith('native.js')) return null;
+      const target = resolve(dirname(importer), source).replace(/\.js$/, '.ts');
+      return target === native ? stub : null;
+    },
+  };
+}
+
+export default defineConfig({
+  root: here,
+  base: './',
+  resolve: {
+    alias: [
+      { find: /^weight-prediction$/, replacement: join(repo, 'src', 'index.ts') },
+      { find: /^weight-prediction\/models$/, replacement: join(repo, 'src', 'models', 'index.ts') },
+    ],
+  },
+  plugins: [nativeAddonStub(), playgroundAssets()],
+  worker: { format: 'es', plugins: () => [nativeAddonStub()] },
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000 },
+  preview: { host: '127.0.0.1' },
+});

@@ -70,6 +70,7 @@ export class Race {
   private readonly runners: Runner[];
   private readonly data: MnistTensors | undefined;
   private readonly order: () => Int32Array;
+  private round = 0;
 
   private constructor(
     readonly settings: RaceSettings,
@@ -108,7 +109,9 @@ export class Race {
           runner.variables = runner.model.trainableWeights.map((w) => w.read() as tf.Variable);
         } else {
           const surface = SURFACES[settings.task];
-          runner.theta = tf.variable(tf.tensor1d(surface.start), true, `race_theta_${i}_${uid++}`);
+          const start = tf.tensor1d(surface.start);
+          runner.theta = tf.variable(start, true, `race_theta_${i}_${uid++}`);
+          start.dispose();
           const uniform = seededUniform(settings.seed);
           let spare: number | undefined;
           runner.noise = () => {
@@ -135,11 +138,18 @@ export class Race {
     return this.runners.some((r) => !r.stopped && r.step < this.settings.steps);
   }
 
-  /** One step of every live run, in run order. */
+  /**
+   * One step of every live run. The run that goes first changes every round, so that no run's
+   * step time always carries what the round before left behind (garbage, cold caches).
+   */
   async next(): Promise<StepRecord[]> {
     const records: StepRecord[] = [];
     const batch = this.data ? this.order() : undefined;
-    for (const [i, runner] of this.runners.entries()) {
+    const count = this.runners.length;
+    const first = this.round++ % count;
+    for (let k = 0; k < count; k++) {
+      const i = (first + k) % count;
+      const runner = this.runners[i] as Runner;
       if (runner.stopped || runner.step >= this.settings.steps) continue;
       const record =
         this.settings.task === 'mnist'

@@ -68,10 +68,11 @@ export function drawMap(
     ctx.arc(cx, cy, 5, 0, 2 * Math.PI);
     ctx.fill();
   }
-  for (const t of trajectories) {
+  for (const [i, t] of trajectories.entries()) {
     ctx.strokeStyle = t.color;
     ctx.fillStyle = t.color;
-    ctx.lineWidth = 2.5;
+    // Earlier runs are drawn wider, so that a path another run retraces still shows at its edges.
+    ctx.lineWidth = 2.5 + 2.5 * (trajectories.length - 1 - i);
     ctx.setLineDash([]);
     ctx.beginPath();
     t.thetas.forEach((p, i) => (i === 0 ? ctx.moveTo(...at(p)) : ctx.lineTo(...at(p))));
@@ -118,22 +119,20 @@ export function drawCurves(
   canvas: HTMLCanvasElement,
   series: Series[],
   xMax: number,
-  options: { log: boolean; yLabel: string; yRange?: [number, number] },
+  options: { log: boolean; yLabel: string },
 ): void {
   const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
   const { width: w, height: h } = canvas;
-  const pad = { left: 56, right: 12, top: 14, bottom: 30 };
+  const pad = { left: 56, right: 12, top: 24, bottom: 30 };
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, w, h);
   const transform = (y: number): number => (options.log ? Math.log10(Math.max(y, 1e-12)) : y);
-  let [lo, hi] = options.yRange ?? [Infinity, -Infinity];
-  if (!options.yRange) {
-    for (const s of series) {
-      for (const [, y] of s.points) {
-        if (!Number.isFinite(y)) continue;
-        lo = Math.min(lo, transform(y));
-        hi = Math.max(hi, transform(y));
-      }
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const s of series) {
+    for (const [, y] of s.points) {
+      if (!Number.isFinite(y)) continue;
+      lo = Math.min(lo, transform(y));
+      hi = Math.max(hi, transform(y));
     }
   }
   if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
@@ -147,12 +146,12 @@ export function drawCurves(
   ctx.fillStyle = '#333';
   ctx.font = '12px sans-serif';
   const label = (v: number): string =>
-    options.log ? `1e${v.toFixed(1)}` : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(0);
-  ctx.fillText(label(hi), 4, pad.top + 10);
+    options.log ? (10 ** v).toPrecision(2) : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(0);
+  ctx.fillText(label(hi), 4, pad.top + 4);
   ctx.fillText(label(lo), 4, h - pad.bottom);
   ctx.fillText('0', pad.left, h - 10);
   ctx.fillText(`step ${xMax}`, w - pad.right - 60, h - 10);
-  ctx.fillText(options.yLabel, pad.left + 8, pad.top + 14);
+  ctx.fillText(options.yLabel, pad.left, 15);
   for (const s of series) {
     ctx.strokeStyle = s.color;
     ctx.lineWidth = 2;

@@ -24,21 +24,34 @@ function playgroundAssets(): Plugin {
     'tfjs-backend-wasm-simd.wasm',
     'tfjs-backend-wasm-threaded-simd.wasm',
   ];
+  const files = (): Map<string, () => Uint8Array> =>
+    new Map<string, () => Uint8Array>([
+      ...wasmFiles.map((name): [string, () => Uint8Array] => [
+        `wasm/${name}`,
+        () => readFileSync(join(wasmDir, 'dist', name)),
+      ]),
+      ['data/mnist-subset.bin', () => makeMnistSubsetFile()],
+    ]);
   return {
     name: 'playground-assets',
-    generateBundle() {
-      for (const name of wasmFiles) {
-        this.emitFile({
-          type: 'asset',
-          fileName: `wasm/${name}`,
-          source: readFileSync(join(wasmDir, 'dist', name)),
-        });
-      }
-      this.emitFile({
-        type: 'asset',
-        fileName: 'data/mnist-subset.bin',
-        source: makeMnistSubsetFile(),
+    // The dev server (`npx vite --config playground/vite.config.ts`) serves them too.
+    configureServer(server) {
+      const assets = files();
+      server.middlewares.use((request, response, next) => {
+        const path = new URL(request.url ?? '/', 'http://x').pathname.replace(/^\//, '');
+        const make = assets.get(path);
+        if (!make) return next();
+        response.setHeader(
+          'content-type',
+          path.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream',
+        );
+        response.end(make());
       });
+    },
+    generateBundle() {
+      for (const [fileName, make] of files()) {
+        this.emitFile({ type: 'asset', fileName, source: make() });
+      }
     },
   };
 }

@@ -1,3 +1,8 @@
+// Node-only (files, checkpoints): training here uses the native addon when it is built.
+import { registerNativeAddon } from '../kernels/native.js';
+
+registerNativeAddon();
+
 export * from './log-format.js';
 export {
   train,

@@ -8,8 +8,6 @@ export {
   train,
   checkTrainOptions,
   CHECKPOINT_FILE,
-  METRICS_FILE,
-  SUMMARY_FILE,
   type TaskAdapter,
   type TrainBatch,
   type TrainOptions,

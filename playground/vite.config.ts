@@ -56,24 +56,6 @@ function playgroundAssets(): Plugin {
   };
 }
 
-/**
- * TEMPORARY, until the browser-safe core (issue 13) is merged: src/kernels/native.ts loads the
- * native addon with Node built-ins; in the page it is replaced by a module that reports no addon.
- */
-function nativeAddonStub(): Plugin {
-  const native = join(repo, 'src', 'kernels', 'native.ts');
-  const stub = join(here, 'src', 'native-browser-stub.ts');
-  return {
-    name: 'native-addon-stub',
-    enforce: 'pre',
-    resolveId(source, importer) {
-      if (!importer || !source.endsWith('native.js')) return null;
-      const target = resolve(dirname(importer), source).replace(/\.js$/, '.ts');
-      return target === native ? stub : null;
-    },
-  };
-}
-
 export default defineConfig({
   root: here,
   base: './',
@@ -83,8 +65,8 @@ export default defineConfig({
       { find: /^weight-prediction\/models$/, replacement: join(repo, 'src', 'models', 'index.ts') },
     ],
   },
-  plugins: [nativeAddonStub(), playgroundAssets()],
-  worker: { format: 'es', plugins: () => [nativeAddonStub()] },
+  plugins: [playgroundAssets()],
+  worker: { format: 'es' },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000 },
   preview: { host: '127.0.0.1' },
 });

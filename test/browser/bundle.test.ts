@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './chromium.js';
@@ -20,21 +20,6 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const work = join(repo, '.cache', 'browser-bundle-test');
 const dist = join(work, 'dist');
 const site = join(work, 'site');
-
-/**
- * TEMPORARY, until the browser-safe core (issue 13) is merged: dist/kernels/native.js loads the
- * native addon with Node built-ins; the bundle takes the browser stub instead.
- */
-const nativeAddonStub: Plugin = {
-  name: 'native-addon-stub',
-  setup(b) {
-    b.onResolve({ filter: /native\.js$/ }, (args) =>
-      resolve(args.resolveDir, args.path) === join(dist, 'kernels', 'native.js')
-        ? { path: join(repo, 'playground', 'src', 'native-browser-stub.ts') }
-        : undefined,
-    );
-  },
-};
 
 const webgpuInstalled = (() => {
   try {
@@ -85,7 +70,6 @@ describe('the public entry in a browser bundle', () => {
       outfile: join(work, 'wp.js'),
       metafile: true,
       logLevel: 'silent',
-      plugins: [nativeAddonStub],
     });
     expect(result.errors).toEqual([]);
     const inputs = Object.keys(result.metafile.inputs);
@@ -103,7 +87,6 @@ describe('the public entry in a browser bundle', () => {
         outfile: join(site, 'main.js'),
         alias: { 'weight-prediction': join(dist, 'index.js') },
         logLevel: 'silent',
-        plugins: [nativeAddonStub],
       });
       copyFileSync(join(repo, 'examples', 'browser', 'index.html'), join(site, 'index.html'));
       const wasmDist = join(

@@ -230,6 +230,22 @@ describe('the playground in headless Chromium', () => {
     await page.close();
   });
 
+  it('says when a run diverges, and races the others to the end', async () => {
+    const page = await browser.newPage();
+    await raceToTheEnd(
+      page,
+      `${server.url}?task=rosenbrock&backend=cpu&steps=30&run=sgd,lr=1&run=adamw,lr=0.05`,
+    );
+    const [diverged, healthy] = await pageResults(page);
+    expect(await page.textContent('#results tbody tr:nth-child(1) td:nth-child(4)')).toMatch(
+      /^diverged at step \d+: the gradient is not finite; lower lr \(now 1\)\.$/,
+    );
+    expect(diverged?.step).toBeLessThan(30);
+    expect(healthy?.step).toBe(30);
+    expect(Number.isFinite(healthy?.loss)).toBe(true);
+    await page.close();
+  });
+
   it('falls back to the next backend when one fails to initialise, and says so', async () => {
     const page = await browser.newPage();
     // The wasm binaries cannot be fetched: the wasm backend fails; the next one (webgl) runs.

@@ -32,15 +32,16 @@ if (result.status !== 0) {
 /** The one-line cause of a failed build, from node-gyp's error lines where they are recognisable. */
 function failureReason(result, output) {
   if (result.error) return `${command} could not run: ${result.error.message}`;
-  const errors = output.split('\n').filter((line) => /ERR!|error|fatal/i.test(line));
+  const errors = output.split('\n').filter((line) => /ERR!|error|fatal|\*\*\*/i.test(line));
   const said = (pattern) => errors.some((line) => pattern.test(line));
   if (said(/cblas\.h|openblas/i)) return 'OpenBLAS is missing';
   if (said(/(g\+\+|c\+\+|make)\b.*(not found|ENOENT)/i)) return 'no C++ compiler or make';
   if (said(/find Python/i)) return 'node-gyp found no Python';
   if (said(/headers|network connectivity/i)) return "node-gyp could not get Node's headers";
-  const first = errors.find(
-    (line) => !/gyp ERR! (System|command|cwd|node -v|node-gyp -v)/.test(line),
-  );
+  // A compiler's or make's own message says more than node-gyp's summary lines.
+  const first =
+    errors.find((line) => /error:|\*\*\*/.test(line)) ??
+    errors.find((line) => !/gyp ERR! (System|command|cwd|node -v|node-gyp -v|not ok)/.test(line));
   return first
     ? first
         .replace(/^gyp ERR! (stack )?/, '')

@@ -256,6 +256,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
     ensureWritableDir(out);
     if (options.resume && fs.existsSync(ckptFile!)) {
       state = loadCheckpoint(ckptFile!);
+      if (state.configHash !== hash) refuseOtherEpochCount(summaryFile!, epochs, out);
       validateCheckpoint(state, { configHash: hash, model: modelVariableSpecs(model) }, ckptFile);
     } else if (!options.resume && !options.overwrite) {
       const existing = [ckptFile!, metricsFile!, summaryFile!].filter((f) => fs.existsSync(f));
@@ -419,6 +420,32 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
   if (summaryFile !== undefined)
     writeFileAtomic(summaryFile, JSON.stringify(summary, null, 2) + '\n');
   return { records, summary };
+}
+
+/**
+ * Resuming a finished run with another number of epochs is not a continuation: a schedule is laid
+ * over the run's total updates, so with a decaying one even the epochs already trained would differ.
+ * Says so, and what to do instead, where the checkpoint's configuration check would only say
+ * "different configuration".
+ */
+function refuseOtherEpochCount(summaryFile: string, epochs: number, out: string): void {
+  let finishedEpochs: unknown;
+  try {
+    finishedEpochs = (JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as RunSummary).epochs;
+  } catch {
+    return; // Unfinished (no summary): the configuration check explains.
+  }
+  if (typeof finishedEpochs !== 'number' || finishedEpochs === epochs) return;
+  throw new UserInputError(
+    `${JSON.stringify(out)} holds a finished run of ${plural(finishedEpochs, 'epoch')}; resuming takes its settings, and ` +
+      `${plural(epochs, 'epoch')} is a different run, not a continuation (with a cosine or step schedule even its first ${plural(finishedEpochs, 'epoch')} would differ): ` +
+      'train it in another output folder, or replace this run (overwrite, --overwrite in the CLI)',
+  );
+}
+
+/** "1 epoch", "2 epochs". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function buildSummary(

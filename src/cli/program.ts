@@ -21,6 +21,7 @@ import {
 import { PRESETS, SCHEDULE_NAMES } from '../experiments/presets.js';
 import { runOne } from '../experiments/run.js';
 import { plural } from '../training/loop.js';
+import { muteTfjsNodeBanner } from './quiet-tfjs.js';
 import { describeBackend, selectBackend } from '../kernels/backend.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js';
 import { readRuns, writeReport } from '../report/index.js';
@@ -214,6 +215,7 @@ function commandLine(): string {
 async function trainCommand(
   flags: RunFlags & { seed?: number; runConfig?: string; quiet?: boolean; overwrite?: boolean },
 ) {
+  muteTfjsNodeBanner();
   if (flags.resume && flags.overwrite) {
     throw new UserInputError('--resume and --overwrite contradict each other: pass one');
   }

@@ -25,6 +25,7 @@ import { muteTfjsNodeBanner } from './quiet-tfjs.js';
 import { describeBackend, selectBackend } from '../kernels/backend.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js';
 import { readRuns, writeReport } from '../report/index.js';
+import type { RunSummary } from '../training/log-format.js';
 
 /** Where messages for people go: stdout stays free for results. */
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -327,6 +328,8 @@ async function writeRunsReport(
 ): Promise<string> {
   const runs = await readRuns(runsRoot);
   const first = runs.find((r) => r.summary)?.summary;
+  const distinct = (pick: (s: RunSummary) => string) =>
+    [...new Set(runs.flatMap((r) => (r.summary ? [pick(r.summary)] : [])))].join('; ') || 'unknown';
   const madeBy = rebuilding ? sweepCommand(runsRoot) : undefined;
   const written = await writeReport({
     runs,
@@ -336,10 +339,8 @@ async function writeRunsReport(
       command: madeBy ?? commandLine(),
       ...(madeBy !== undefined && { rebuiltWith: commandLine() }),
       packageVersion: first?.versions.package ?? 'unknown',
-      backend:
-        [...new Set(runs.flatMap((r) => (r.summary ? [r.summary.backend] : [])))].join(', ') ||
-        'unknown',
-      machine: first?.machine ?? 'unknown',
+      backend: distinct((s) => s.backendDetail ?? s.backend),
+      machine: distinct((s) => s.machine),
     },
   });
   return written.files.markdown;

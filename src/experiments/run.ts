@@ -13,6 +13,7 @@ import { loadFashionMnist, loadMnist } from '../data/mnist.js';
 import type { ImageClassificationDataset, LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
 import { buildLstmLanguageModel, buildMlp, buildResNet, buildVggCnn } from '../models/index.js';
+import { describeBackend } from '../kernels/backend.js';
 import { createOptimizer } from '../optimizers/index.js';
 import { trainClassifier, trainLanguageModel, type TrainResult } from '../training/index.js';
 import type { ProgressMode } from '../training/progress.js';
@@ -178,6 +179,7 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
     ...(options.overwrite !== undefined && { overwrite: options.overwrite }),
     ...(options.progress !== undefined && { progress: options.progress }),
     ...(options.command !== undefined && { command: options.command }),
+    backendDescription: describeBackend(),
   };
   const makeOptimizer = (stepsPerEpoch: number) =>
     createOptimizer(recipe.optimizer, {

@@ -102,6 +102,8 @@ export interface TrainOptions {
   label?: string;
   /** Task name in the summary, e.g. a preset's (default: the dataset's name). */
   task?: string;
+  /** The backend in full (e.g. `describeBackend()`), recorded in the summary as backendDetail. */
+  backendDescription?: string;
   /** Command line recorded in the summary (default: process.argv). */
   command?: string;
   progress?: ProgressMode;
@@ -482,6 +484,9 @@ function buildSummary(
     config,
     versions: { package: packageVersion(), tfjs: tf.version.tfjs, node: process.versions.node },
     backend: tf.getBackend(),
+    ...(options.backendDescription !== undefined && {
+      backendDetail: options.backendDescription,
+    }),
     machine: machineDescription(),
     command: options.command ?? process.argv.join(' '),
   };

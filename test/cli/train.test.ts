@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,13 @@ describe('weight-prediction train: what it offers is what it accepts', () => {
     const first = cli(['train', '--task', 'mnist-tiny', '--epochs', '1', '--out', out]);
     expect(first.code).toBe(0);
     expect(first.stderr).toMatch(/after 1 epoch \(/);
+    // The summary records the backend in full, as the CLI printed it: addon on or off, threads.
+    const backendLine = /^backend: (.*)$/m.exec(first.stderr)![1]!;
+    expect(backendLine).toMatch(/native addon/);
+    const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
+      backendDetail?: string;
+    };
+    expect(summary.backendDetail).toBe(backendLine);
 
     const again = cli(['train', '--task', 'mnist-tiny', '--epochs', '1', '--out', out]);
     expect(again.code).toBe(2);

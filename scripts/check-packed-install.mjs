@@ -138,13 +138,16 @@ try {
     join(project, 'one-tfjs.mjs'),
     `import * as tf from '@tensorflow/tfjs';
 import { AdamW } from 'weight-prediction';
+// Importing the package leaves the backend to the user: TF.js's own default (cpu in Node).
+await tf.ready();
+if (tf.getBackend() !== 'cpu') throw new Error('importing weight-prediction changed the backend to ' + tf.getBackend());
 const optimizer = new AdamW({ predictionSteps: 1 });
 if (!(optimizer instanceof tf.Optimizer)) throw new Error('AdamW is not a tf.Optimizer of the user\\'s TF.js');
 const v = tf.variable(tf.ones([3]));
 const before = tf.memory().numTensors;
 optimizer.minimize(() => v.square().sum());
 if (tf.memory().numTensors <= before) throw new Error('the optimizer\\'s state is not in the user\\'s TF.js engine');
-console.log('one TF.js: the optimizer is the user\\'s tf.Optimizer and its state lives in the user\\'s engine');
+console.log('one TF.js: the backend left as TF.js chose it, the optimizer a tf.Optimizer of the user\\'s TF.js, its state in the user\\'s engine');
 `,
   );
   say(run(process.execPath, ['one-tfjs.mjs'], project).stdout.trimEnd());

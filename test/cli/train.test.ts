@@ -56,6 +56,13 @@ describe('weight-prediction train: what it offers is what it accepts', () => {
       backendDetail?: string;
     };
     expect(summary.backendDetail).toBe(backendLine);
+    // …and a report of the run says it in its header, with the machine and what a rerun must match.
+    const report = cli(['report', out, '--out', path.join(root, 'one-report')]);
+    expect(report.code).toBe(0);
+    const md = readFileSync(path.join(root, 'one-report', 'report.md'), 'utf8');
+    expect(md).toContain(`- Backend: ${backendLine}\n`);
+    expect(md).toMatch(/- Machine: \d+ × .+, \d+ GiB\n- Reproducibility: /);
+    expect(md).toMatch(/- mnist-tiny: only adamw was run, nothing to compare/);
 
     const again = cli(['train', '--task', 'mnist-tiny', '--epochs', '1', '--out', out]);
     expect(again.code).toBe(2);

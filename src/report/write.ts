@@ -248,7 +248,7 @@ export function verdicts(task: TaskAnalysis): string[] {
 
 /** What the numbers of a run depend on, so a reader knows what a rerun can match. */
 const REPRODUCIBILITY =
-  'Reproducibility: a rerun gives the same numbers bit for bit on the same CPU model with the same backend, native-addon setting and thread count (above). On another CPU, or with another thread count, BLAS kernels round differently: the numbers move by amounts of the order of seed noise, and a p near 0.05 can cross it.';
+  'Reproducibility: a rerun of the same code gives the same numbers bit for bit on the same CPU model with the same backend, native-addon setting and thread count (above). On another CPU, or with another thread count, BLAS kernels round differently: the numbers move by amounts of the order of seed noise, and a p near 0.05 can cross it.';
 
 const HOW_TO_READ: string[] = [
   'Every configuration was trained once per seed. "a ± b" is the mean and the sample standard deviation over seeds (a single seed has no standard deviation; whatever cannot be computed from the runs is shown as n/a).',

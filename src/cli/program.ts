@@ -20,12 +20,10 @@ import {
 } from '../experiments/compare.js';
 import { PRESETS, SCHEDULE_NAMES } from '../experiments/presets.js';
 import { runOne } from '../experiments/run.js';
-import { plural } from '../training/loop.js';
 import { muteTfjsNodeBanner } from './quiet-tfjs.js';
 import { describeBackend, selectBackend } from '../kernels/backend.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js';
-import { readRuns, writeReport } from '../report/index.js';
-import type { RunSummary } from '../training/log-format.js';
+import { readRuns, writeReport, type RunData } from '../report/index.js';
 
 /** Where messages for people go: stdout stays free for results. */
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -256,6 +254,7 @@ async function trainCommand(
     overwrite: flags.overwrite ?? false,
     progress: flags.quiet ? 'none' : 'auto',
     command: commandLine(),
+    backendDescription: describeBackend(),
   });
   if (!flags.quiet) {
     const metric =
@@ -263,7 +262,7 @@ async function trainCommand(
         ? `test accuracy ${(summary.final.testMetric * 100).toFixed(2)}%`
         : `perplexity ${summary.final.testMetric.toFixed(2)}`;
     say(
-      `${config.label}, seed ${config.seed}: ${metric} after ${plural(summary.epochs, 'epoch')} (${summary.wallSeconds.toFixed(1)} s); logs in ${out}`,
+      `${config.label}, seed ${config.seed}: ${metric} after ${summary.epochs} epoch${summary.epochs === 1 ? '' : 's'} (${summary.wallSeconds.toFixed(1)} s); logs in ${out}`,
     );
   }
 }
@@ -328,7 +327,7 @@ async function writeRunsReport(
 ): Promise<string> {
   const runs = await readRuns(runsRoot);
   const first = runs.find((r) => r.summary)?.summary;
-  const distinct = (pick: (s: RunSummary) => string) =>
+  const distinct = (pick: (s: NonNullable<RunData['summary']>) => string) =>
     [...new Set(runs.flatMap((r) => (r.summary ? [pick(r.summary)] : [])))].join('; ') || 'unknown';
   const madeBy = rebuilding ? sweepCommand(runsRoot) : undefined;
   const written = await writeReport({

@@ -13,7 +13,6 @@ import { loadFashionMnist, loadMnist } from '../data/mnist.js';
 import type { ImageClassificationDataset, LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
 import { buildLstmLanguageModel, buildMlp, buildResNet, buildVggCnn } from '../models/index.js';
-import { describeBackend } from '../kernels/backend.js';
 import { createOptimizer } from '../optimizers/index.js';
 import { trainClassifier, trainLanguageModel, type TrainResult } from '../training/index.js';
 import type { ProgressMode } from '../training/progress.js';
@@ -26,6 +25,8 @@ export interface RunOptions {
   overwrite?: boolean;
   progress?: ProgressMode;
   command?: string;
+  /** The backend in full (`describeBackend()`), recorded in the run's summary. */
+  backendDescription?: string;
 }
 
 function requireDataDir(config: RunConfig, what: string): string {
@@ -179,7 +180,9 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
     ...(options.overwrite !== undefined && { overwrite: options.overwrite }),
     ...(options.progress !== undefined && { progress: options.progress }),
     ...(options.command !== undefined && { command: options.command }),
-    backendDescription: describeBackend(),
+    ...(options.backendDescription !== undefined && {
+      backendDescription: options.backendDescription,
+    }),
   };
   const makeOptimizer = (stepsPerEpoch: number) =>
     createOptimizer(recipe.optimizer, {

@@ -445,7 +445,7 @@ function refuseOtherEpochCount(summaryFile: string, epochs: number, out: string)
 }
 
 /** "1 epoch", "2 epochs". */
-export function plural(count: number, noun: string): string {
+function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 

@@ -20,9 +20,10 @@ import {
 } from '../experiments/compare.js';
 import { PRESETS, SCHEDULE_NAMES } from '../experiments/presets.js';
 import { runOne } from '../experiments/run.js';
+import { muteTfjsNodeBanner } from './quiet-tfjs.js';
 import { describeBackend, selectBackend } from '../kernels/backend.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js';
-import { readRuns, writeReport } from '../report/index.js';
+import { readRuns, writeReport, type RunData } from '../report/index.js';
 
 /** Where messages for people go: stdout stays free for results. */
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -80,8 +81,33 @@ function taskName(value: string): string {
   return value;
 }
 
-/** The flags `compare` and `train` share, which override the task preset. */
-function addRunFlags(command: Command): Command {
+/** `train`'s single --prediction-steps value, as the one-item list the settings hold. */
+function oneStepCount(value: string): number[] {
+  if (!/^\d+$/.test(value.trim())) {
+    throw new InvalidArgumentError(
+      'expected an integer >= 0 (train runs one value; compare sweeps a list)',
+    );
+  }
+  return [Number(value)];
+}
+
+/** `train`'s single --optimizer, as the one-item list the settings hold. */
+function oneOptimizer(value: string): OptimizerName[] {
+  if (value.includes(',')) {
+    throw new InvalidArgumentError('train runs one optimizer (compare sweeps a list)');
+  }
+  return optimizerList(value);
+}
+
+/**
+ * The flags `compare` and `train` share, which override the task preset. `sweep`: the command
+ * takes lists of prediction steps and optimizers (compare) rather than one of each (train).
+ */
+function addRunFlags(command: Command, sweep: boolean): Command {
+  const defaultOut = sweep ? 'runs/<task>' : 'runs/train/<task>/<label>/seed-<n>';
+  const resume = sweep
+    ? 'continue an interrupted comparison in --out'
+    : 'continue an interrupted run in --out (a finished one cannot take more epochs: that is a new run)';
   return command
     .option('--task <name>', 'task preset (see `weight-prediction tasks`)', taskName)
     .option('--epochs <n>', 'epochs', integerAtLeast(1))
@@ -92,22 +118,27 @@ function addRunFlags(command: Command): Command {
     .option('--clip <norm>', 'clip gradients to this global L2 norm', positiveNumber)
     .option('--bptt <n>', 'BPTT window of language models', integerAtLeast(1))
     .option(
-      '--prediction-steps <list>',
-      'weight prediction steps s, a comma list sweeps it (0 = plain)',
-      stepsList,
+      sweep ? '--prediction-steps <list>' : '--prediction-steps <s>',
+      sweep
+        ? 'weight prediction steps s, a comma list sweeps it (0 = plain)'
+        : 'weight prediction steps s (0 = plain)',
+      sweep ? stepsList : oneStepCount,
     )
-    .option('--optimizer <list>', `base optimizer(s): ${OPTIMIZER_NAMES.join(', ')}`, optimizerList)
+    .option(
+      sweep ? '--optimizer <list>' : '--optimizer <name>',
+      sweep
+        ? `base optimizers, a comma list sweeps them: ${OPTIMIZER_NAMES.join(', ')}`
+        : `base optimizer: ${OPTIMIZER_NAMES.join(', ')}`,
+      sweep ? optimizerList : oneOptimizer,
+    )
     .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKEND_NAMES))
     .option(
       '--data-dir <folder>',
       'folder of a dataset read from disk (Fashion-MNIST, CIFAR, text)',
     )
     .option('--config <file>', 'JSON file of settings (flags given as well win)')
-    .option(
-      '--out <folder>',
-      'output folder (default: runs/<task>, runs/<task>/<label>/seed-<n> for train)',
-    )
-    .option('--resume', 'continue an interrupted run or comparison in --out')
+    .option('--out <folder>', `output folder (default: ${defaultOut})`)
+    .option('--resume', resume)
     .option('--log-every <n>', 'a step record every N updates', integerAtLeast(1))
     .option(
       '--checkpoint-every <n>',
@@ -181,8 +212,12 @@ function commandLine(): string {
 }
 
 async function trainCommand(
-  flags: RunFlags & { seed?: number; runConfig?: string; quiet?: boolean },
+  flags: RunFlags & { seed?: number; runConfig?: string; quiet?: boolean; overwrite?: boolean },
 ) {
+  muteTfjsNodeBanner();
+  if (flags.resume && flags.overwrite) {
+    throw new UserInputError('--resume and --overwrite contradict each other: pass one');
+  }
   let config: RunConfig;
   let configOut: string | undefined;
   if (flags.runConfig) {
@@ -206,17 +241,20 @@ async function trainCommand(
       overrides.seed ?? 1,
     );
   }
+  // Not inside runs/<task>, compare's default: a report of that folder would find this run twice.
   const out =
     flags.out ??
     configOut ??
-    path.join('runs', config.task, labelSlug(config.label), `seed-${config.seed}`);
+    path.join('runs', 'train', config.task, labelSlug(config.label), `seed-${config.seed}`);
   await selectBackend(config.backend);
   if (!flags.quiet) say(`backend: ${describeBackend()}`);
   const { summary } = await runOne(config, {
     outDir: out,
     resume: flags.resume ?? false,
+    overwrite: flags.overwrite ?? false,
     progress: flags.quiet ? 'none' : 'auto',
     command: commandLine(),
+    backendDescription: describeBackend(),
   });
   if (!flags.quiet) {
     const metric =
@@ -224,7 +262,7 @@ async function trainCommand(
         ? `test accuracy ${(summary.final.testMetric * 100).toFixed(2)}%`
         : `perplexity ${summary.final.testMetric.toFixed(2)}`;
     say(
-      `${config.label}, seed ${config.seed}: ${metric} after ${summary.epochs} epochs (${summary.wallSeconds.toFixed(1)} s); logs in ${out}`,
+      `${config.label}, seed ${config.seed}: ${metric} after ${summary.epochs} epoch${summary.epochs === 1 ? '' : 's'} (${summary.wallSeconds.toFixed(1)} s); logs in ${out}`,
     );
   }
 }
@@ -289,6 +327,8 @@ async function writeRunsReport(
 ): Promise<string> {
   const runs = await readRuns(runsRoot);
   const first = runs.find((r) => r.summary)?.summary;
+  const distinct = (pick: (s: NonNullable<RunData['summary']>) => string) =>
+    [...new Set(runs.flatMap((r) => (r.summary ? [pick(r.summary)] : [])))].join('; ') || 'unknown';
   const madeBy = rebuilding ? sweepCommand(runsRoot) : undefined;
   const written = await writeReport({
     runs,
@@ -298,10 +338,8 @@ async function writeRunsReport(
       command: madeBy ?? commandLine(),
       ...(madeBy !== undefined && { rebuiltWith: commandLine() }),
       packageVersion: first?.versions.package ?? 'unknown',
-      backend:
-        [...new Set(runs.flatMap((r) => (r.summary ? [r.summary.backend] : [])))].join(', ') ||
-        'unknown',
-      machine: first?.machine ?? 'unknown',
+      backend: distinct((s) => s.backendDetail ?? s.backend),
+      machine: distinct((s) => s.machine),
     },
   });
   return written.files.markdown;
@@ -322,6 +360,7 @@ export function buildProgram(): Command {
       .description(
         'train a task with several optimizer configurations over seeds and write a report',
       ),
+    true,
   )
     .option('--seeds <n>', 'number of seeds (1..n)', integerAtLeast(1))
     .option('--jobs <n>', 'runs in parallel (default: the number of cores)', integerAtLeast(1))
@@ -330,7 +369,9 @@ export function buildProgram(): Command {
 
   addRunFlags(
     program.command('train').description('train one configuration with one seed, with checkpoints'),
+    false,
   )
+    .option('--overwrite', 'replace the run already in --out (start afresh over its files)')
     .option('--seed <n>', 'seed', integerAtLeast(0))
     .option('--quiet', 'no progress or messages')
     .addOption(

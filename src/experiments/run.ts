@@ -25,6 +25,8 @@ export interface RunOptions {
   overwrite?: boolean;
   progress?: ProgressMode;
   command?: string;
+  /** The backend in full (`describeBackend()`), recorded in the run's summary. */
+  backendDescription?: string;
 }
 
 function requireDataDir(config: RunConfig, what: string): string {
@@ -178,6 +180,9 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
     ...(options.overwrite !== undefined && { overwrite: options.overwrite }),
     ...(options.progress !== undefined && { progress: options.progress }),
     ...(options.command !== undefined && { command: options.command }),
+    ...(options.backendDescription !== undefined && {
+      backendDescription: options.backendDescription,
+    }),
   };
   const makeOptimizer = (stepsPerEpoch: number) =>
     createOptimizer(recipe.optimizer, {

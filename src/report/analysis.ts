@@ -82,7 +82,15 @@ export interface ConfigAnalysis {
   /** null for the baseline itself. */
   vsBaseline: BaselineComparison | null;
   timeToTarget: TimeToTarget;
-  curves: { testMetric: CurvePoint[]; trainLoss: CurvePoint[] };
+  curves: {
+    testMetric: CurvePoint[];
+    trainLoss: CurvePoint[];
+    /**
+     * Training loss minus the baseline's, paired by seed within each bin of updates, aggregated
+     * over the paired seeds; empty for the baseline and where no seed pairs.
+     */
+    trainLossVsBaseline: CurvePoint[];
+  };
 }
 
 export interface TaskAnalysis {
@@ -290,6 +298,7 @@ function analyzeTask(task: string, runs: FinishedRun[], options: AnalysisOptions
 
   // The baseline leads every table; the others keep the order their runs were given in.
   const ordered = [baseline, ...labels.filter((l) => l !== baseline)];
+  const baseLoss = new Map(baseRuns.map((r) => [r.summary.seed, lossSeries(r, lossBinSteps)]));
   const configs = ordered.map((label): ConfigAnalysis => {
     const list = byLabel.get(label)!;
     const isBaseline = label === baseline;
@@ -347,6 +356,20 @@ function analyzeTask(task: string, runs: FinishedRun[], options: AnalysisOptions
           list.map((r) => new Map(r.epochs.map((e) => [e.epoch, e.testMetric]))),
         ),
         trainLoss: aggregate(list.map((r) => lossSeries(r, lossBinSteps))),
+        trainLossVsBaseline: isBaseline
+          ? []
+          : aggregate(
+              list.flatMap((r) => {
+                const base = baseLoss.get(r.summary.seed);
+                if (base === undefined) return [];
+                const diff = new Map<number, number>();
+                for (const [x, loss] of lossSeries(r, lossBinSteps)) {
+                  const b = base.get(x);
+                  if (b !== undefined) diff.set(x, loss - b);
+                }
+                return [diff];
+              }),
+            ),
       },
     };
   });

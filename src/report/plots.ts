@@ -101,7 +101,10 @@ interface CurveRow {
   seeds: number;
 }
 
-function rows(task: TaskAnalysis, pick: 'testMetric' | 'trainLoss'): CurveRow[] {
+function rows(
+  task: TaskAnalysis,
+  pick: 'testMetric' | 'trainLoss' | 'trainLossVsBaseline',
+): CurveRow[] {
   return task.configs.flatMap((c) =>
     c.curves[pick].map((p: CurvePoint) => ({
       label: c.label,
@@ -123,8 +126,15 @@ function curveSpec(
   labels: string[],
   yFormat: string | undefined,
   points: boolean,
+  options: { logScale?: boolean; zeroRule?: boolean; legendLabels?: string[] } = {},
 ): TopLevelSpec {
-  const yAxis = yFormat === undefined ? { title: yTitle } : { title: yTitle, format: yFormat };
+  const yAxis = {
+    title: yTitle,
+    ...(yFormat !== undefined && { format: yFormat }),
+    ...(options.logScale && { values: logTicks(data), format: '~g' }),
+  };
+  // A log axis spans the data, not the decades around it.
+  const yScale = options.logScale ? { type: 'log' as const, nice: false } : { zero: false };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -148,14 +158,17 @@ function curveSpec(
         title: 'Configuration',
         scale: { domain: labels },
         // The legend otherwise takes the faint band's opacity.
-        legend: { symbolOpacity: 1 },
+        legend: {
+          symbolOpacity: 1,
+          ...(options.legendLabels !== undefined && { values: options.legendLabels }),
+        },
       },
     },
     layer: [
       {
         mark: { type: 'area', opacity: 0.2 },
         encoding: {
-          y: { field: 'lo', type: 'quantitative', axis: yAxis, scale: { zero: false } },
+          y: { field: 'lo', type: 'quantitative', axis: yAxis, scale: yScale },
           y2: { field: 'hi' },
         },
       },
@@ -163,8 +176,105 @@ function curveSpec(
         mark: { type: 'line', point: points, strokeWidth: 2 },
         encoding: { y: { field: 'mean', type: 'quantitative' } },
       },
+      ...(options.zeroRule
+        ? [
+            {
+              mark: { type: 'rule' as const, color: '#555', strokeDash: [4, 3] },
+              encoding: { y: { datum: 0 } },
+            },
+          ]
+        : []),
     ],
+  } as TopLevelSpec;
+}
+
+/** Tick values for a log axis over the data: 1, 2, 5 × 10^k, or finer on a short range. */
+function logTicks(data: CurveRow[]): number[] {
+  const lo = Math.min(...data.map((r) => r.lo));
+  const hi = Math.max(...data.map((r) => r.hi));
+  const ticks = (digits: number[]) => {
+    const out: number[] = [];
+    for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) {
+      for (const d of digits) {
+        const v = Number((d * 10 ** k).toPrecision(6));
+        if (v >= lo && v <= hi) out.push(v);
+      }
+    }
+    return out;
   };
+  const coarse = ticks([1, 2, 5]);
+  return coarse.length >= 4 ? coarse : ticks([1, 1.2, 1.5, 2, 3, 4, 5, 6, 7, 8, 9]);
+}
+
+const MIB = 2 ** 20;
+
+/**
+ * What prediction costs, per configuration: time per epoch (mean over seeds, the whisker from the
+ * lowest to the highest seed) and the optimizer's memory beyond the weights.
+ */
+function costSpec(task: TaskAnalysis, labels: string[]): TopLevelSpec {
+  const largest = Math.max(...task.configs.map((c) => c.optimizerMemoryBytes.mean));
+  const [unit, unitBytes] = largest >= MIB ? ['MiB', MIB] : ['KiB', 1024];
+  const data = task.configs.map((c) => ({
+    label: c.label,
+    seconds: c.secondsPerEpoch.mean,
+    secondsLo: c.secondsPerEpoch.min,
+    secondsHi: c.secondsPerEpoch.max,
+    memory: c.optimizerMemoryBytes.mean / unitBytes,
+  }));
+  const color = {
+    field: 'label',
+    type: 'nominal' as const,
+    title: 'Configuration',
+    scale: { domain: labels },
+  };
+  const x = {
+    field: 'label',
+    type: 'nominal' as const,
+    title: null,
+    sort: labels,
+    axis: { labelAngle: 0 },
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${task.task}: what each configuration costs`,
+    background: 'white',
+    data: { values: data },
+    hconcat: [
+      {
+        width: 240,
+        height: 220,
+        layer: [
+          {
+            mark: 'bar',
+            encoding: {
+              x,
+              y: { field: 'seconds', type: 'quantitative', title: 'Time per epoch (s)' },
+              color,
+            },
+          },
+          {
+            mark: { type: 'rule', color: '#222' },
+            encoding: {
+              x,
+              y: { field: 'secondsLo', type: 'quantitative' },
+              y2: { field: 'secondsHi' },
+            },
+          },
+        ],
+      },
+      {
+        width: 240,
+        height: 220,
+        mark: 'bar',
+        encoding: {
+          x,
+          y: { field: 'memory', type: 'quantitative', title: `Optimizer memory (${unit})` },
+          color,
+        },
+      },
+    ],
+  } as TopLevelSpec;
 }
 
 /** What each figure of a task shows, before rendering. */
@@ -175,9 +285,38 @@ export function taskFigureSpecs(
   const labels = task.configs.map((c) => c.label);
   const split = task.evaluatedOn === 'test' ? 'Test' : 'Validation';
   const metricTitle = `${split} ${task.metric}`;
-  const lossTitle = `Training loss (mean of ${task.lossBinSteps}-update bins)`;
   const testRows = rows(task, 'testMetric');
   const lossRows = rows(task, 'trainLoss');
+  // On a log scale the late updates, where the configurations differ by little, keep their room.
+  const logScale = lossRows.length > 0 && lossRows.every((r) => r.lo > 0);
+  // Short: a rotated axis title longer than the plot is tall pushes the plot down.
+  const lossTitle = logScale ? 'Training loss (log scale)' : 'Training loss';
+  const lossFigureTitle = `${task.task}: training loss (mean of ${task.lossBinSteps}-update bins)`;
+  const diffRows = rows(task, 'trainLossVsBaseline');
+  const diffTitle = `Training loss − ${task.baseline}'s (same seed)`;
+  const diffLabels = labels.filter((l) => l !== task.baseline);
+  const diffFigures =
+    diffRows.length === 0
+      ? []
+      : [
+          {
+            name: `${stem}-train-loss-vs-baseline`,
+            title: `${task.task}: training loss minus the baseline's, paired by seed`,
+            xTitle: 'Update (step)',
+            yTitle: diffTitle,
+            spec: curveSpec(
+              `${task.task}: training loss minus the baseline's, paired by seed`,
+              'Update (step)',
+              diffTitle,
+              diffRows,
+              // The baseline's colour stays its own: the others keep theirs from the other figures.
+              labels,
+              undefined,
+              diffRows.length <= 25 * Math.max(1, diffLabels.length),
+              { zeroRule: true, legendLabels: diffLabels },
+            ),
+          },
+        ];
   return [
     {
       name: `${stem}-test-${task.metric}`,
@@ -196,25 +335,36 @@ export function taskFigureSpecs(
     },
     {
       name: `${stem}-train-loss`,
-      title: `${task.task}: training loss`,
+      title: lossFigureTitle,
       xTitle: 'Update (step)',
       yTitle: lossTitle,
       spec: curveSpec(
-        `${task.task}: training loss`,
+        lossFigureTitle,
         'Update (step)',
         lossTitle,
         lossRows,
         labels,
         undefined,
         lossRows.length <= 25 * Math.max(1, labels.length),
+        { logScale },
       ),
+    },
+    ...diffFigures,
+    {
+      name: `${stem}-cost`,
+      title: `${task.task}: what each configuration costs`,
+      xTitle: 'Configuration',
+      yTitle: 'Time per epoch (s)',
+      spec: costSpec(task, labels),
     },
   ];
 }
 
 /**
- * Renders a task's learning-curve figures (test metric per epoch, training loss per step), named
- * `<stem>-test-<metric>` and `<stem>-train-loss`.
+ * Renders a task's figures: test metric per epoch (`<stem>-test-<metric>`), training loss per
+ * step (`<stem>-train-loss`), the training loss minus the baseline's, paired by seed
+ * (`<stem>-train-loss-vs-baseline`, when a configuration pairs with it) and what each
+ * configuration costs in time and memory (`<stem>-cost`).
  */
 export async function taskFigures(task: TaskAnalysis, stem = slug(task.task)): Promise<Figure[]> {
   const out: Figure[] = [];

@@ -152,6 +152,7 @@ export function parseSummary(value: unknown, where: string): RunSummary {
       node: str(versions, 'node', `${where} "versions"`),
     },
     backend: str(o, 'backend', where),
+    ...(o.backendDetail === undefined ? {} : { backendDetail: str(o, 'backendDetail', where) }),
     machine: str(o, 'machine', where),
     command: str(o, 'command', where),
   };

@@ -126,11 +126,13 @@ function seconds(s: Summary | null): string {
   return `${fixed(s.mean, digits)}${std} s`;
 }
 
+/** Mean ± std; whole numbers (an epoch every seed reached at once) print as whole numbers. */
 function meanStd(s: Summary | null, digits: number): string {
   if (s === null) return NA;
+  const d = (x: number) => (Number.isInteger(x) ? 0 : digits);
   return s.std === null
-    ? fixed(s.mean, digits)
-    : `${fixed(s.mean, digits)} ± ${fixed(s.std, digits)}`;
+    ? fixed(s.mean, d(s.mean))
+    : `${fixed(s.mean, d(s.mean))} ± ${fixed(s.std, d(s.std))}`;
 }
 
 export function formatBytes(bytes: number): string {
@@ -209,13 +211,53 @@ function timeTable(task: TaskAnalysis): Block {
   };
 }
 
+/**
+ * What the paired interval of the final metric allows one to say, and no more: a difference only
+ * when the 95% interval leaves out zero, and then which way.
+ */
+function verdictWords(d: PairedComparison | null, higherIsBetter: boolean): string {
+  if (d === null) return 'no seed pairs with the baseline: nothing to compare';
+  if (d.ci95 === null) return 'one seed: no interval, so no verdict';
+  const [lo, hi] = d.ci95;
+  if (lo <= 0 && hi >= 0) return 'not distinguishable from seed noise';
+  const better = lo > 0 === higherIsBetter;
+  return `${better ? 'better' : 'worse'} than the baseline in these seeds (the 95% interval leaves out 0)`;
+}
+
+/** Bytes with a sign, for differences. */
+function signedBytes(bytes: number): string {
+  return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
+}
+
+/** One line per configuration: its final difference from the baseline, what that says, and the cost. */
+export function verdicts(task: TaskAnalysis): string[] {
+  const fmt = new MetricFormat(task.metric);
+  return task.configs.flatMap((c) => {
+    if (c.vsBaseline === null) return [];
+    const d = c.vsBaseline.finalMetric;
+    const n = c.vsBaseline.pairedSeeds.length;
+    const ratio = c.vsBaseline.secondsPerEpochRatio;
+    return [
+      `${c.label} vs ${task.baseline}: final ${task.evaluatedOn} ${task.metric} ${fmt.diff(d)} ` +
+        `(${n} seed${n === 1 ? '' : 's'}), ${verdictWords(d, task.higherIsBetter)}; ` +
+        `${signedBytes(c.vsBaseline.extraMemoryBytes)} optimizer memory, ` +
+        `${ratio === null ? NA : `${fixed(ratio, 2)}×`} time per epoch`,
+    ];
+  });
+}
+
+/** What the numbers of a run depend on, so a reader knows what a rerun can match. */
+const REPRODUCIBILITY =
+  'Reproducibility: a rerun of the same code gives the same numbers bit for bit on the same CPU model with the same backend, native-addon setting and thread count (above). On another CPU, or with another thread count, BLAS kernels round differently: the numbers move by amounts of the order of seed noise, and a p near 0.05 can cross it.';
+
 const HOW_TO_READ: string[] = [
   'Every configuration was trained once per seed. "a ± b" is the mean and the sample standard deviation over seeds (a single seed has no standard deviation; whatever cannot be computed from the runs is shown as n/a).',
   'Δ vs baseline is configuration minus baseline, paired by seed (same seed = same initial weights and data order), averaged over the seeds both have. The bracket is the 95% confidence interval of that mean difference (Student t, n − 1 degrees of freedom); p is the two-sided paired t-test. Accuracy differences are in percentage points (pp); for accuracy a positive Δ is better, for perplexity a negative one.',
   'With a handful of seeds the test has little power: p above 0.05 means "not shown", not "no difference". Read the interval: it is the range of differences the runs are consistent with.',
   'Time to target: for each seed, the first epoch whose test metric reaches the baseline\'s mean final metric (≥ for accuracy, ≤ for perplexity), with the optimizer updates and wall-clock seconds at that epoch\'s end; "not reached" when no epoch of that run gets there. The summary is over the seeds that reached it.',
   'Time / epoch is the logged wall-clock seconds per epoch; optimizer memory is what the optimizer holds beyond the model weights (state slots and, with weight prediction, the weight cache).',
-  'Figures: the line is the mean over seeds, the band spans the lowest to the highest seed. Test metrics are measured with the true weights θ_t; the training loss is the mini-batch loss, measured at the predicted weights when predicting, averaged within bins of updates.',
+  'Figures: the line is the mean over seeds, the band spans the lowest to the highest seed. Test metrics are measured with the true weights θ_t; the training loss is the mini-batch loss, measured at the predicted weights when predicting, averaged within bins of updates (on a log scale when every value is positive). The paired training-loss figure shows each configuration minus the baseline at the same seed and update bin: below the dashed zero line it is lower. The cost figure shows time per epoch (whiskers: lowest to highest seed) and optimizer memory.',
+  'Verdict: the final difference with its 95% interval, called "not distinguishable from seed noise" whenever the interval includes 0 and better or worse only when it leaves 0 out; then the extra optimizer memory and the ratio of time per epoch to the baseline\'s.',
 ];
 
 function buildDocument(
@@ -233,6 +275,7 @@ function buildDocument(
         `Generated ${generatedAt} by weight-prediction ${meta.packageVersion}`,
         `Backend: ${meta.backend}`,
         `Machine: ${meta.machine}`,
+        REPRODUCIBILITY,
         `Runs: ${runCount - analysis.unfinished.length} finished` +
           (analysis.unfinished.length > 0
             ? `, ${analysis.unfinished.length} unfinished (left out)`
@@ -247,6 +290,16 @@ function buildDocument(
           { kind: 'paragraph', text: 'Report rebuilt from the logs with:' },
           { kind: 'code', text: meta.rebuiltWith },
         ] as Block[])),
+    { kind: 'heading', level: 2, text: 'Verdict' },
+    {
+      kind: 'list',
+      items: analysis.tasks.flatMap((t) => {
+        const lines = verdicts(t);
+        return lines.length > 0
+          ? lines.map((line) => `${t.task}: ${line}`)
+          : [`${t.task}: only ${t.baseline} was run, nothing to compare`];
+      }),
+    },
     { kind: 'heading', level: 2, text: 'How to read this report' },
     { kind: 'list', items: HOW_TO_READ },
   ];
@@ -267,7 +320,7 @@ function buildDocument(
         text: `Time to the baseline's mean final ${task.metric} (${fmt.value(task.configs[0]!.timeToTarget.target)})`,
       },
       timeTable(task),
-      { kind: 'heading', level: 3, text: 'Learning curves' },
+      { kind: 'heading', level: 3, text: 'Figures' },
     );
     for (const figure of figures.get(task.task) ?? []) blocks.push({ kind: 'figure', figure });
     if (task.warnings.length > 0) {

@@ -71,6 +71,11 @@ export interface RunSummary {
   config: Record<string, unknown>;
   versions: { package: string; tfjs: string; node: string };
   backend: string;
+  /**
+   * The backend in full, when the caller knew it: SIMD and threads on wasm, whether the native
+   * addon ran and on how many threads (what a bit-for-bit rerun needs to match).
+   */
+  backendDetail?: string;
   machine: string;
   command: string;
 }

@@ -103,6 +103,8 @@ export interface TrainOptions {
   label?: string;
   /** Task name in the summary, e.g. a preset's (default: the dataset's name). */
   task?: string;
+  /** The backend in full (e.g. `describeBackend()`), recorded in the summary as backendDetail. */
+  backendDescription?: string;
   /** Command line recorded in the summary (default: process.argv). */
   command?: string;
   progress?: ProgressMode;
@@ -255,6 +257,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
     ensureWritableDir(out);
     if (options.resume && fs.existsSync(ckptFile!)) {
       state = loadCheckpoint(ckptFile!);
+      if (state.configHash !== hash) refuseOtherEpochCount(summaryFile!, epochs, out);
       validateCheckpoint(state, { configHash: hash, model: modelVariableSpecs(model) }, ckptFile);
     } else if (!options.resume && !options.overwrite) {
       const existing = [ckptFile!, metricsFile!, summaryFile!].filter((f) => fs.existsSync(f));
@@ -420,6 +423,32 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
   return { records, summary };
 }
 
+/**
+ * Resuming a finished run with another number of epochs is not a continuation: a schedule is laid
+ * over the run's total updates, so with a decaying one even the epochs already trained would differ.
+ * Says so, and what to do instead, where the checkpoint's configuration check would only say
+ * "different configuration".
+ */
+function refuseOtherEpochCount(summaryFile: string, epochs: number, out: string): void {
+  let finishedEpochs: unknown;
+  try {
+    finishedEpochs = (JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as RunSummary).epochs;
+  } catch {
+    return; // Unfinished (no summary): the configuration check explains.
+  }
+  if (typeof finishedEpochs !== 'number' || finishedEpochs === epochs) return;
+  throw new UserInputError(
+    `${JSON.stringify(out)} holds a finished run of ${plural(finishedEpochs, 'epoch')}; resuming takes its settings, and ` +
+      `${plural(epochs, 'epoch')} is a different run, not a continuation (with a cosine or step schedule even its first ${plural(finishedEpochs, 'epoch')} would differ): ` +
+      'train it in another output folder, or replace this run (overwrite, --overwrite in the CLI)',
+  );
+}
+
+/** "1 epoch", "2 epochs". */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 function buildSummary(
   options: TrainOptions,
   adapter: TaskAdapter,
@@ -454,6 +483,9 @@ function buildSummary(
     config,
     versions: { package: packageVersion(), tfjs: tf.version.tfjs, node: process.versions.node },
     backend: tf.getBackend(),
+    ...(options.backendDescription !== undefined && {
+      backendDetail: options.backendDescription,
+    }),
     machine: machineDescription(),
     command: options.command ?? process.argv.join(' '),
   };

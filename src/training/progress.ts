@@ -72,15 +72,25 @@ export function createProgress(
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  let total = 0;
+  let current = 0;
   return {
     start(totalSteps, step, epoch) {
       bar.start(totalSteps, step, { epoch, loss: '-', rate: '-' });
       started = true;
+      total = totalSteps;
+      current = step;
     },
     update(step, { epoch, loss, rate }) {
       bar.update(step, { epoch, loss: fmt(loss), rate: Math.round(rate) });
+      current = step;
     },
     log(line) {
+      if (started && current >= total) {
+        // The last step is done: the bar ends at 100% above the final line, not redrawn below it.
+        bar.stop();
+        started = false;
+      }
       // cli-progress redraws over the current line: print above the bar.
       if (started) stream.write('\r\x1b[K');
       stream.write(line + '\n');

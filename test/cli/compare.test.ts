@@ -161,7 +161,10 @@ describe('bad input: one line naming the flag, a non-zero exit, no stack trace',
     [['compare', '--optimizer', 'lamb'], /--optimizer <list>.*"lamb" is not one of/],
     [['compare', '--task', 'imagenet'], /--task <name>.*unknown task/],
     [['compare', '--schedule', 'linear'], /--schedule <name>.*Allowed choices/],
-    [['train', '--prediction-steps', '0,1'], /`train` runs one configuration/],
+    [
+      ['train', '--prediction-steps', '0,1'],
+      /--prediction-steps <s>.*train runs one value; compare sweeps a list/,
+    ],
     [
       ['train', '--config', '/nonexistent.json'],
       /--config \/nonexistent.json: cannot read the file/,

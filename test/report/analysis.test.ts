@@ -152,6 +152,21 @@ describe('analysis of the accuracy task (3 seeds × 2 configurations)', () => {
     close(first.mean, 2 * Math.exp(-0.1) + 0.02 - 0.05, 1e-12);
     close(first.max - first.min, 0.02, 1e-9);
   });
+
+  it("the training loss minus the baseline's is paired by seed and bin", () => {
+    const t = analysis.tasks.find((x) => x.task === 'mnist-mlp')!;
+    expect(config('mnist-mlp', 'adamw').curves.trainLossVsBaseline).toEqual([]);
+    const diff = config('mnist-mlp', 'adamw s=1').curves.trainLossVsBaseline;
+    // Every seed's s=1 loss is its baseline's − 0.05 at the same step (the seed term cancels).
+    expect(diff).toHaveLength(30);
+    expect(diff[0]!.x).toBe(10);
+    for (const p of diff) {
+      expect(p.n).toBe(3);
+      close(p.mean, -0.05, 1e-12);
+      close(p.max - p.min, 0, 1e-12);
+    }
+    expect(diff.map((p) => p.x)).toEqual(t.configs[0]!.curves.trainLoss.map((p) => p.x));
+  });
 });
 
 describe('analysis of the perplexity task (lower is better)', () => {

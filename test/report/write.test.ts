@@ -52,7 +52,7 @@ function inkPixels(png: PNG, region?: { x0: number; y0: number; x1: number; y1: 
 }
 
 describe('writeReport', () => {
-  it('writes md, html, json and two figures per task (svg + png), nothing temporary left', () => {
+  it('writes md, html, json and four figures per task (svg + png), nothing temporary left', () => {
     const dir = path.join(out, 'report');
     expect(fs.readdirSync(dir).sort()).toEqual([
       'figures',
@@ -60,17 +60,19 @@ describe('writeReport', () => {
       'report.json',
       'report.md',
     ]);
-    expect(fs.readdirSync(path.join(dir, 'figures')).sort()).toEqual([
-      'mnist-mlp-test-accuracy.png',
-      'mnist-mlp-test-accuracy.svg',
-      'mnist-mlp-train-loss.png',
-      'mnist-mlp-train-loss.svg',
-      'ptb-lstm-test-perplexity.png',
-      'ptb-lstm-test-perplexity.svg',
-      'ptb-lstm-train-loss.png',
-      'ptb-lstm-train-loss.svg',
-    ]);
-    expect(result.files.figures).toHaveLength(8);
+    const stems = ['test-accuracy', 'train-loss', 'train-loss-vs-baseline', 'cost'];
+    expect(fs.readdirSync(path.join(dir, 'figures')).sort()).toEqual(
+      ['mnist-mlp', 'ptb-lstm']
+        .flatMap((task) =>
+          stems.map(
+            (s) =>
+              `${task}-${task === 'ptb-lstm' && s === 'test-accuracy' ? 'test-perplexity' : s}`,
+          ),
+        )
+        .flatMap((f) => [`${f}.png`, `${f}.svg`])
+        .sort(),
+    );
+    expect(result.files.figures).toHaveLength(16);
   });
 
   it('report.md: the tables hold the numbers of the synthetic runs', () => {
@@ -89,14 +91,20 @@ describe('writeReport', () => {
     expect(md).toMatch(
       /\| adamw s=1 \| 2 \/ 3 \| 1\.50 ± 0\.71 \| 150 ± 71 \| 3\.50 ± 1\.56 s \| 1: epoch 2, 2: epoch 1, 3: not reached \| 1\.091× \|/,
     );
+    // Epochs every seed reached at once are whole numbers, printed as such.
+    expect(md).toMatch(/\| adamw \| 1 \/ 2 \| 3 \| 150 \| 30\.0 s \|/);
+    expect(md).toMatch(/\| adamw s=1 \| 2 \/ 2 \| 3 ± 0 \| 150 ± 0 \|/);
     expect(md).toContain(
       '![mnist-mlp: test accuracy per epoch](figures/mnist-mlp-test-accuracy.png)',
     );
-    expect(md).toContain('![ptb-lstm: training loss](figures/ptb-lstm-train-loss.png)');
+    expect(md).toContain(
+      '![ptb-lstm: training loss (mean of 2-update bins)](figures/ptb-lstm-train-loss.png)',
+    );
     // How it was made.
     expect(md).toContain(`\`\`\`\n${meta.command}\n\`\`\``);
     expect(md).toContain('weight-prediction 0.1.0-test');
     expect(md).toContain('Backend: wasm');
+    expect(md).toMatch(/Reproducibility: .*bit for bit on the same CPU model .*thread count/);
     expect(md).toContain('Machine: Test CPU × 2, 8 GiB');
     expect(md).toContain('Runs: 10 finished, 1 unfinished (left out)');
     expect(md).toMatch(/seed-4 is unfinished/);
@@ -108,7 +116,7 @@ describe('writeReport', () => {
     const html = read(result.files.html);
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html).toContain('<style>');
-    expect(html.match(/<svg/g)).toHaveLength(4);
+    expect(html.match(/<svg/g)).toHaveLength(8);
     expect(html).not.toMatch(/\ssrc=|<link|@import|url\((?!#)|<script/i);
     // Every href is an in-document namespace or fragment, never a URL to fetch.
     expect(html.match(/href="[^#"][^"]*"/g) ?? []).toEqual([]);
@@ -120,7 +128,8 @@ describe('writeReport', () => {
   it('SVG figures parse and carry their axis titles and both configurations', () => {
     for (const [name, xTitle, yTitle] of [
       ['mnist-mlp-test-accuracy', 'Epoch', 'Test accuracy'],
-      ['mnist-mlp-train-loss', 'Update (step)', 'Training loss (mean of 5-update bins)'],
+      ['mnist-mlp-train-loss', 'Update (step)', 'Training loss (log scale)'],
+      ['mnist-mlp-train-loss-vs-baseline', 'Update (step)', "Training loss − adamw's (same seed)"],
       // Perplexity summaries without "evaluatedOn" were measured on the validation split.
       ['ptb-lstm-test-perplexity', 'Epoch', 'Validation perplexity'],
     ] as const) {
@@ -132,7 +141,7 @@ describe('writeReport', () => {
       expect(svg).toContain('>adamw s=1</text>');
       // A line per configuration, in the first two colours of the default scheme.
       expect(svg).toContain('class="mark-line role-mark');
-      expect(svg).toContain('stroke="#4c78a8"');
+      if (!name.endsWith('-vs-baseline')) expect(svg).toContain('stroke="#4c78a8"');
       expect(svg).toContain('stroke="#f58518"');
     }
   });
@@ -152,6 +161,32 @@ describe('writeReport', () => {
       const bottom = { x0: 0, y0: Math.floor(png.height * 0.94), x1: png.width, y1: png.height };
       expect(inkPixels(png, bottom)).toBeGreaterThan(50);
     }
+  });
+
+  it('a verdict line per task, worded from the interval, with what prediction costs', () => {
+    const md = read(result.files.markdown);
+    const verdict = md.slice(md.indexOf('## Verdict'), md.indexOf('## How to read'));
+    // mnist: +0.83 pp [+0.12, +1.55] leaves 0 out; ptb: −2.50 [−8.85, +3.85] includes it.
+    expect(verdict).toContain(
+      '- mnist-mlp: adamw s=1 vs adamw: final test accuracy +0.83 pp [+0.12, +1.55] (3 seeds), better than the baseline in these seeds (the 95% interval leaves out 0); +3.9 KiB optimizer memory, 1.09× time per epoch',
+    );
+    expect(verdict).toContain(
+      '- ptb-lstm: adamw s=1 vs adamw: final validation perplexity -2.50 [-8.85, +3.85] (2 seeds), not distinguishable from seed noise; +1000 B optimizer memory,',
+    );
+    // The verdict comes before the tables.
+    expect(md.indexOf('## Verdict')).toBeLessThan(md.indexOf('### Final results'));
+  });
+
+  it('the training-loss figures: log scale, and the paired difference around a zero line', () => {
+    const loss = read(path.join(out, 'report', 'figures', 'mnist-mlp-train-loss.svg'));
+    expect(loss).toMatch(/for a log scale/);
+    const diff = read(path.join(out, 'report', 'figures', 'mnist-mlp-train-loss-vs-baseline.svg'));
+    expect(diff).toContain('class="mark-rule role-mark');
+    // Only the configuration compared is in the legend, not the baseline (always 0).
+    expect(diff).not.toContain('>adamw</text>');
+    const cost = read(path.join(out, 'report', 'figures', 'mnist-mlp-cost.svg'));
+    expect(cost).toContain('>Time per epoch (s)</text>');
+    expect(cost).toContain('>Optimizer memory (KiB)</text>');
   });
 
   it('report.json holds every number and matches the JSONL logs', () => {

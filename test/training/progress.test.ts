@@ -21,6 +21,22 @@ describe('progress display', () => {
     expect(lines[lines.length - 1]).toBe('epoch 1/1: done');
   });
 
+  it('bar: the bar ends at 100% above the last epoch line and is not drawn again below it', () => {
+    const { stream, text } = fakeStream(true);
+    const p = createProgress('bar', 'samples', stream);
+    p.start(20, 0, 1);
+    for (let s = 1; s <= 10; s++) p.update(s, { epoch: 1, loss: 0.5, rate: 1000 });
+    p.log('epoch 1/2: halfway');
+    for (let s = 11; s <= 20; s++) p.update(s, { epoch: 2, loss: 0.4, rate: 1000 });
+    p.log('epoch 2/2: done');
+    p.stop();
+    const out = text();
+    // Mid-run the bar is redrawn below an epoch line; after the last one, nothing follows it.
+    expect(out.slice(out.indexOf('epoch 1/2: halfway'))).toMatch(/halfway\n[^]*step 10\/20/);
+    expect(out.endsWith('epoch 2/2: done\n')).toBe(true);
+    expect(out.slice(0, out.indexOf('epoch 2/2: done'))).toContain('100% | step 20/20');
+  });
+
   it('none is silent', () => {
     const { stream, text } = fakeStream(true);
     const p = createProgress('none', 'samples', stream);

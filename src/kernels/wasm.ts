@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeKernels } from './native.js';
 import { RELU_GRAD, registerReluGradient, reluGradInto } from './relu-grad.js';
+import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
 import { replaceKernels } from './replace.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
 import type { BackendWasmLike, DataId, KernelArgs, TensorInfo } from './types.js';
@@ -578,6 +579,8 @@ export function registerWasmTrainingKernels(): void {
     ['Identity', identity],
     ['Slice', slice],
     [RELU_GRAD, reluGrad],
+    [LAYER_NORM, wasmLayerNorm],
+    [LAYER_NORM_GRAD, wasmLayerNormGrad],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);

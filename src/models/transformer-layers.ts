@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedDense } from '../kernels/dense.js';
+import { fusedLayerNorm } from '../kernels/layer-norm.js';
 import { SeededDropout } from './dropout.js';
 
 /** PyTorch's `nn.LayerNorm` default (tfjs-layers' layerNormalization defaults to 1e-3). */
@@ -7,7 +8,8 @@ export const LAYER_NORM_EPSILON = 1e-5;
 
 /**
  * Layer normalization over the last axis of `x`: (x − mean) / √(var + ε) · gamma + beta, with the
- * biased variance, as PyTorch's `nn.LayerNorm`.
+ * biased variance, as PyTorch's `nn.LayerNorm`: one fused op where the backend has it
+ * (kernels/layer-norm.ts), else the stock ops.
  */
 export function layerNorm(
   x: tf.Tensor,
@@ -15,6 +17,8 @@ export function layerNorm(
   beta: tf.Tensor,
   epsilon = LAYER_NORM_EPSILON,
 ): tf.Tensor {
+  const fused = fusedLayerNorm(x, gamma, beta, epsilon);
+  if (fused) return fused;
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
     const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));

@@ -9,6 +9,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { accelerator } from '../accelerator.js';
 import { RELU_GRAD, registerReluGradient, reluGradInto } from './relu-grad.js';
+import {
+  CAUSAL_SOFTMAX,
+  CAUSAL_SOFTMAX_GRAD,
+  wasmCausalSoftmax,
+  wasmCausalSoftmaxGrad,
+} from './causal-softmax.js';
 import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
 import { replaceKernels } from './replace.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
@@ -581,6 +587,8 @@ export function registerWasmTrainingKernels(): void {
     [RELU_GRAD, reluGrad],
     [LAYER_NORM, wasmLayerNorm],
     [LAYER_NORM_GRAD, wasmLayerNormGrad],
+    [CAUSAL_SOFTMAX, wasmCausalSoftmax],
+    [CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxGrad],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);

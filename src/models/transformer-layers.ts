@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { causalSoftmax } from '../kernels/causal-softmax.js';
 import { fusedDense } from '../kernels/dense.js';
 import { fusedLayerNorm } from '../kernels/layer-norm.js';
 import { SeededDropout } from './dropout.js';
@@ -218,8 +219,10 @@ export class TransformerBlock extends tf.layers.Layer {
         tf.Tensor4D,
       ];
       // An explicit transpose keeps the product on wasm's fast path (PERF-NOTES: transposeB does not).
-      const scores = tf.mul(tf.matMul(q, tf.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(hd));
-      const attention = tf.softmax(tf.add(scores, causalMask(t)));
+      const scores = tf.matMul(q, tf.transpose(k, [0, 1, 3, 2]));
+      const scale = 1 / Math.sqrt(hd);
+      const attention =
+        causalSoftmax(scores, scale) ?? tf.softmax(tf.add(tf.mul(scores, scale), causalMask(t)));
       const mixed = tf.reshape(tf.transpose(tf.matMul(attention, v), [0, 2, 1, 3]), [b * t, d]);
       const x1 = tf.add(x0, branch(linear(mixed, w('proj_kernel'), w('proj_bias'))));
 

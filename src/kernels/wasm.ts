@@ -15,6 +15,7 @@ import {
   wasmCausalSoftmax,
   wasmCausalSoftmaxGrad,
 } from './causal-softmax.js';
+import { GELU, GELU_GRAD, wasmGelu, wasmGeluGrad } from './gelu.js';
 import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
 import { replaceKernels } from './replace.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
@@ -589,6 +590,8 @@ export function registerWasmTrainingKernels(): void {
     [LAYER_NORM_GRAD, wasmLayerNormGrad],
     [CAUSAL_SOFTMAX, wasmCausalSoftmax],
     [CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxGrad],
+    [GELU, wasmGelu],
+    [GELU_GRAD, wasmGeluGrad],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { causalSoftmax } from '../kernels/causal-softmax.js';
 import { fusedDense } from '../kernels/dense.js';
+import { fusedGelu } from '../kernels/gelu.js';
 import { fusedLayerNorm } from '../kernels/layer-norm.js';
 import { SeededDropout } from './dropout.js';
 
@@ -27,9 +28,15 @@ export function layerNorm(
   });
 }
 
-/** GELU with the exact erf form, x · Φ(x) (PyTorch's `nn.GELU()` default). */
+/**
+ * GELU with the erf form, x · Φ(x) (PyTorch's `nn.GELU()` default; erf as TF.js computes it): one
+ * fused op where the backend has it (kernels/gelu.ts), else the stock ops.
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+  return (
+    fusedGelu(x) ??
+    tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)))
+  );
 }
 
 /** x · W + b for x [rows, in]: one fused op where the backend has it (kernels/dense.ts). */

@@ -12,7 +12,14 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/kernels/backend.js';
 import { NATIVE_ENV, nativeKernels, setNativeKernelsEnabled } from '../src/kernels/native.js';
-import { buildLstmLanguageModel, buildMlp, buildResNet, buildVggCnn } from '../src/models/index.js';
+import {
+  buildLstmLanguageModel,
+  buildMlp,
+  buildResNet,
+  buildTransformerLanguageModel,
+  buildVggCnn,
+  type SequenceLanguageModel,
+} from '../src/models/index.js';
 import { AdamW, type OptimizerKernel } from '../src/optimizers/index.js';
 import { classificationLoss, languageModelLoss } from '../src/training/index.js';
 import { UserInputError } from '../src/errors.js';
@@ -47,6 +54,8 @@ interface TrainingRow {
   unit: 'samples' | 'tokens';
   msPerStep: number;
   steps: number;
+  /** Trainable parameters of the model (a tied matrix counted once). */
+  parameters: number;
   /**
    * s = 1 only: the median over repetitions of (this step's time / the s = 0 step's time next to
    * it), so that drift on a shared machine cancels within each pair.
@@ -295,6 +304,8 @@ async function benchOptimizerStep(
 interface TrainingCase {
   name: string;
   unit: 'samples' | 'tokens';
+  /** PyTorch's model (bench/torch_bench.py) is built to the same parameter count: checked. */
+  sameParametersAsTorch?: boolean;
   /** Builds the model and one fixed random batch; returns the loss closure and what to dispose. */
   setup(): {
     variables: tf.Variable[];
@@ -340,6 +351,48 @@ const VOCAB = 10_000;
 const BPTT = 35;
 const LM_BATCH = 20;
 
+/** A language model on one fixed random window: logits from `tokens`, loss against `targets`. */
+function languageModelCase(
+  name: string,
+  build: () => SequenceLanguageModel,
+  batch: number,
+  steps: number,
+  sameParametersAsTorch = false,
+): TrainingCase {
+  return {
+    name,
+    unit: 'tokens',
+    sameParametersAsTorch,
+    setup() {
+      const lm = build();
+      const x = tf.tidy(() =>
+        tf.randomUniform([batch, steps], 0, lm.vocabSize, 'float32', 9).floor().toInt(),
+      );
+      const y = tf.tidy(() =>
+        tf.randomUniform([batch, steps], 0, lm.vocabSize, 'float32', 10).floor().toInt(),
+      );
+      const state = lm.zeroState(batch);
+      return {
+        variables: lm.model.trainableWeights.map((w) => w.read() as tf.Variable),
+        loss: () => {
+          const out = lm.model.apply(state.length === 0 ? x : [x, ...state], { training: true });
+          const logits = Array.isArray(out) ? out[0]! : out;
+          return languageModelLoss(logits as tf.Tensor, y, lm.vocabSize);
+        },
+        size: batch * steps,
+        dispose() {
+          tf.dispose([x, y, ...state]);
+          lm.model.dispose();
+        },
+      };
+    },
+  };
+}
+
+/** The Transformer row's model: bench/torch_gpt.py's Gpt() has the same shape. */
+const GPT = { layers: 4, width: 128, heads: 4, contextLength: 128 };
+const GPT_BATCH = 8;
+
 const TRAINING_CASES: TrainingCase[] = [
   classifierCase(
     'MLP 784-256-256-10, batch 128',
@@ -359,11 +412,10 @@ const TRAINING_CASES: TrainingCase[] = [
     [28, 28, 1],
     64,
   ),
-  {
-    name: `LSTM LM, vocab 10k, 128 units, 1 layer, bptt ${BPTT}, batch ${LM_BATCH}`,
-    unit: 'tokens',
-    setup() {
-      const lm = buildLstmLanguageModel({
+  languageModelCase(
+    `LSTM LM, vocab 10k, 128 units, 1 layer, bptt ${BPTT}, batch ${LM_BATCH}`,
+    () =>
+      buildLstmLanguageModel({
         vocabSize: VOCAB,
         embeddingSize: 128,
         hiddenSize: 128,
@@ -371,28 +423,17 @@ const TRAINING_CASES: TrainingCase[] = [
         dropout: 0,
         tieWeights: false,
         seed: 1,
-      });
-      const x = tf.tidy(() =>
-        tf.randomUniform([LM_BATCH, BPTT], 0, VOCAB, 'float32', 9).floor().toInt(),
-      );
-      const y = tf.tidy(() =>
-        tf.randomUniform([LM_BATCH, BPTT], 0, VOCAB, 'float32', 10).floor().toInt(),
-      );
-      const state = lm.zeroState(LM_BATCH);
-      return {
-        variables: lm.model.trainableWeights.map((w) => w.read() as tf.Variable),
-        loss: () => {
-          const [logits] = lm.model.apply([x, ...state], { training: true }) as tf.Tensor[];
-          return languageModelLoss(logits!, y, VOCAB);
-        },
-        size: LM_BATCH * BPTT,
-        dispose() {
-          tf.dispose([x, y, ...state]);
-          lm.model.dispose();
-        },
-      };
-    },
-  },
+      }),
+    LM_BATCH,
+    BPTT,
+  ),
+  languageModelCase(
+    `Transformer LM (GPT, ${GPT.layers} blocks × ${GPT.width}, ${GPT.heads} heads), vocab 10k, context ${GPT.contextLength}, batch ${GPT_BATCH}`,
+    () => buildTransformerLanguageModel({ ...GPT, vocabSize: VOCAB, dropout: 0, seed: 1 }),
+    GPT_BATCH,
+    GPT.contextLength,
+    true,
+  ),
 ];
 
 /**
@@ -409,6 +450,7 @@ async function benchTraining(
 ): Promise<TrainingRow[]> {
   const setups = [c.setup(), c.setup()];
   const setup = setups[0]!;
+  const parameters = setup.variables.reduce((n, v) => n + v.size, 0);
   const optimizers = [0, 1].map(
     (s) => new AdamW({ learningRate: 1e-3, weightDecay: 1e-2, predictionSteps: s }),
   );
@@ -444,6 +486,7 @@ async function benchTraining(
         unit: c.unit,
         msPerStep: ms,
         steps: times[s]!.length,
+        parameters,
         ...(s === 1 && { pairedTimeRatio: paired }),
       };
     });
@@ -659,19 +702,48 @@ function table(
       }
     }
     for (const r of torch.training) {
-      // Against the default backend: wasm with the addon when it is built.
-      const ours =
-        training.find(
-          (x) => x.model === r.model && x.predictionSteps === 0 && x.backend === 'wasm+native',
-        ) ?? training.find((x) => x.model === r.model && x.predictionSteps === 0);
-      out.push(
-        `| ${r.model} | ${fmt(r.samplesPerSecond)} ${r.unit}/s (${r.config}) | ` +
-          `${ours ? `${fmt(ours.samplesPerSecond)} (${ours.backend})` : '—'} | ` +
-          `${ours ? (ours.samplesPerSecond / r.samplesPerSecond).toFixed(3) : '—'} |`,
-      );
+      // Against the default backend (wasm with the addon when it is built), then what a browser
+      // gets (plain wasm), both at s = 0 and s = 1.
+      for (const backend of ['wasm+native', 'wasm'] as const) {
+        for (const s of [0, 1]) {
+          const ours = training.find(
+            (x) => x.model === r.model && x.predictionSteps === s && x.backend === backend,
+          );
+          if (!ours) continue;
+          out.push(
+            `| ${r.model}: torch s=0, ours ${backend} s=${s} | ${fmt(r.samplesPerSecond)} ${r.unit}/s (${r.config}) | ` +
+              `${fmt(ours.samplesPerSecond)} (${backend}) | ` +
+              `${(ours.samplesPerSecond / r.samplesPerSecond).toFixed(3)} |`,
+          );
+        }
+      }
+    }
+    out.push('');
+    out.push('Trainable parameters, TF.js / PyTorch (equal where the model is built to match)');
+    for (const r of torch.training) {
+      const ours = training.find((x) => x.model === r.model);
+      out.push(`- ${r.model}: ${ours?.parameters ?? '—'} / ${r.parameters}`);
     }
   }
   return out.join('\n');
+}
+
+/**
+ * The models built to match PyTorch's (the Transformer) must have its parameter count exactly: a
+ * throughput ratio between different models would be meaningless.
+ */
+function checkSameParameters(training: TrainingRow[], torch: TorchResult): void {
+  for (const c of TRAINING_CASES.filter((x) => x.sameParametersAsTorch)) {
+    const ours = training.find((r) => r.model === c.name)?.parameters;
+    const theirs = torch.training.find((r) => r.model === c.name)?.parameters;
+    log(`bench: ${c.name}: ${ours} parameters in TF.js, ${theirs} in PyTorch`);
+    if (ours === undefined || theirs === undefined || ours !== theirs) {
+      throw new Error(
+        `bench: ${c.name} has ${ours} parameters in TF.js but ${theirs} in PyTorch: ` +
+          'bench/torch_gpt.py and src/models/transformer.ts no longer build the same model',
+      );
+    }
+  }
 }
 
 /** Every training case on wasm, with the addon's kernels when it is loaded. */
@@ -771,6 +843,7 @@ async function main(): Promise<void> {
   if (native) training.push(...trainingWithoutAddon(settings.quick));
 
   const torch = runTorch(settings.quick);
+  if (torch) checkSameParameters(training, torch);
   const text = table(machine, bw, steps, training, torch);
   if (settings.json) {
     const result = {

@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_gpt import Gpt, parameter_count
+
 QUICK = "--quick" in sys.argv
 THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2
 torch.set_num_threads(THREADS)
@@ -131,6 +133,10 @@ def training():
         ("ResNet-8, 28×28×1, batch 64", resnet(), torch.randn(64, 1, 28, 28), 10, "samples", 64),
         ("LSTM LM, vocab 10k, 128 units, 1 layer, bptt 35, batch 20", LstmLm(),
          torch.randint(0, 10000, (20, 35)), 10000, "tokens", 700),
+        # bench/torch_gpt.py: the twin of src/models/transformer.ts, same parameter count (checked
+        # by bench/run.ts).
+        ("Transformer LM (GPT, 4 blocks × 128, 4 heads), vocab 10k, context 128, batch 8",
+         Gpt(10000, 128, 4, 4, 128), torch.randint(0, 10000, (8, 128)), 10000, "tokens", 1024),
     ]
     rows = []
     for name, model, x, classes, unit, size in cases:
@@ -149,7 +155,9 @@ def training():
         # As bench/run.ts: up to 200 steps, or as many as fit the budget.
         ms = statistics.median(timed(step, 2, 3 if QUICK else 200, 4 if QUICK else 5))
         rows.append({"model": name, "backend": "torch", "optimizer": "adamw", "predictionSteps": 0,
-                     "samplesPerSecond": size * 1000 / ms, "unit": unit, "msPerStep": ms})
+                     "samplesPerSecond": size * 1000 / ms, "unit": unit, "msPerStep": ms,
+                     "parameters": parameter_count(model)})
+        print(f"torch_bench: {name}: {parameter_count(model)} parameters", file=sys.stderr)
     return rows
 
 

@@ -12,7 +12,14 @@ import { loadGutenbergCorpus, loadSotuCorpus, loadTextCorpus } from '../data/cor
 import { loadFashionMnist, loadMnist } from '../data/mnist.js';
 import type { ImageClassificationDataset, LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
-import { buildLstmLanguageModel, buildMlp, buildResNet, buildVggCnn } from '../models/index.js';
+import {
+  buildLstmLanguageModel,
+  buildMlp,
+  buildResNet,
+  buildTransformerLanguageModel,
+  buildVggCnn,
+  type SequenceLanguageModel,
+} from '../models/index.js';
 import { createOptimizer } from '../optimizers/index.js';
 import { trainClassifier, trainLanguageModel, type TrainResult } from '../training/index.js';
 import type { ProgressMode } from '../training/progress.js';
@@ -194,8 +201,10 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
     });
 
   if (config.data.kind === 'image') {
-    if (config.model.kind === 'lstm') {
-      throw new UserInputError(`Task ${config.task}: an LSTM language model needs a text dataset`);
+    if (config.model.kind === 'lstm' || config.model.kind === 'transformer') {
+      throw new UserInputError(
+        `Task ${config.task}: an ${config.model.kind === 'lstm' ? 'LSTM' : 'Transformer'} language model needs a text dataset`,
+      );
     }
     const { data, normalize } = loadImageData(
       config,
@@ -229,8 +238,11 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
     }
   }
 
-  if (config.model.kind !== 'lstm') {
-    throw new UserInputError(`Task ${config.task}: a text dataset needs an LSTM language model`);
+  const modelConfig = config.model;
+  if (modelConfig.kind !== 'lstm' && modelConfig.kind !== 'transformer') {
+    throw new UserInputError(
+      `Task ${config.task}: a text dataset needs a language model (kind 'lstm' or 'transformer')`,
+    );
   }
   const corpus = loadCorpus(config, config.data);
   const bptt = recipe.bptt ?? 35;
@@ -240,15 +252,26 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
       `Invalid batch size ${recipe.batchSize}: ${corpus.train.length} training tokens leave fewer than 2 per stream`,
     );
   }
-  const lm = buildLstmLanguageModel({
-    vocabSize: corpus.vocab.length,
-    embeddingSize: config.model.embeddingSize,
-    hiddenSize: config.model.hiddenSize,
-    layers: config.model.layers,
-    dropout: config.model.dropout,
-    tieWeights: config.model.tieWeights,
-    seed: config.seed,
-  });
+  const lm: SequenceLanguageModel =
+    modelConfig.kind === 'lstm'
+      ? buildLstmLanguageModel({
+          vocabSize: corpus.vocab.length,
+          embeddingSize: modelConfig.embeddingSize,
+          hiddenSize: modelConfig.hiddenSize,
+          layers: modelConfig.layers,
+          dropout: modelConfig.dropout,
+          tieWeights: modelConfig.tieWeights,
+          seed: config.seed,
+        })
+      : buildTransformerLanguageModel({
+          vocabSize: corpus.vocab.length,
+          width: modelConfig.width,
+          heads: modelConfig.heads,
+          layers: modelConfig.layers,
+          contextLength: modelConfig.contextLength,
+          dropout: modelConfig.dropout,
+          seed: config.seed,
+        });
   const optimizer = makeOptimizer(Math.ceil((streamLength - 1) / bptt));
   try {
     return await trainLanguageModel({ ...common, model: lm, corpus, optimizer, bptt });
@@ -274,6 +297,7 @@ function buildImageModel(config: RunConfig, data: ImageClassificationDataset): t
     case 'resnet':
       return buildResNet({ ...base, depth: m.depth, width: m.width });
     case 'lstm':
-      throw new UserInputError(`Task ${config.task}: an LSTM needs a text dataset`);
+    case 'transformer':
+      throw new UserInputError(`Task ${config.task}: a language model needs a text dataset`);
   }
 }

@@ -9,6 +9,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { accelerator } from '../accelerator.js';
 import { RELU_GRAD, registerReluGradient, reluGradInto } from './relu-grad.js';
+import {
+  CAUSAL_SOFTMAX,
+  CAUSAL_SOFTMAX_GRAD,
+  wasmCausalSoftmax,
+  wasmCausalSoftmaxGrad,
+} from './causal-softmax.js';
+import { GELU, GELU_GRAD, wasmGelu, wasmGeluGrad } from './gelu.js';
+import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
 import { replaceKernels } from './replace.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
 import type { BackendWasmLike, DataId, KernelArgs, TensorInfo } from './types.js';
@@ -578,6 +586,12 @@ export function registerWasmTrainingKernels(): void {
     ['Identity', identity],
     ['Slice', slice],
     [RELU_GRAD, reluGrad],
+    [LAYER_NORM, wasmLayerNorm],
+    [LAYER_NORM_GRAD, wasmLayerNormGrad],
+    [CAUSAL_SOFTMAX, wasmCausalSoftmax],
+    [CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxGrad],
+    [GELU, wasmGelu],
+    [GELU_GRAD, wasmGeluGrad],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);

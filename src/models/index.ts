@@ -1,8 +1,24 @@
-export type { RecurrentLanguageModel } from './types.js';
+export type { RecurrentLanguageModel, SequenceLanguageModel } from './types.js';
 export { buildMlp, MLP_ACTIVATIONS, type MlpActivation, type MlpOptions } from './mlp.js';
 export { buildVggCnn, type VggCnnOptions } from './vgg.js';
 export { buildResNet, type ResNetOptions } from './resnet.js';
 export { buildLstmLanguageModel, type LstmLanguageModelOptions } from './lstm.js';
+export {
+  buildTransformerLanguageModel,
+  type TransformerLanguageModel,
+  type TransformerLanguageModelOptions,
+} from './transformer.js';
+export {
+  causalMask,
+  gelu,
+  LayerNorm,
+  layerNorm,
+  PositionEmbedding,
+  TransformerBlock,
+  type LayerNormArgs,
+  type PositionEmbeddingArgs,
+  type TransformerBlockArgs,
+} from './transformer-layers.js';
 export {
   SeededDropout,
   setDropoutSeed,

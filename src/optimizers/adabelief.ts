@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { adaBeliefRule } from '../rules/adabelief.js';
+import { adaBeliefFusedKernels } from '../kernels/fused/adabelief.js';
+import { adaBeliefRule, type AdaBeliefRuleOptions } from '../rules/adabelief.js';
 import { COMMON_OPTION_NAMES, resolveCommonOptions, WeightPredictionOptimizer } from './base.js';
 import { OptionChecker, type CommonOptions } from './options.js';
 
@@ -37,10 +38,14 @@ export class AdaBelief extends WeightPredictionOptimizer {
       { learningRate: 1e-3, weightDecay: 0 },
       decoupledWeightDecay,
     );
-    super(
-      common,
-      adaBeliefRule({ beta1: betas[0], beta2: betas[1], epsilon, amsgrad, decoupledWeightDecay }),
-    );
+    const rule: AdaBeliefRuleOptions = {
+      beta1: betas[0],
+      beta2: betas[1],
+      epsilon,
+      amsgrad,
+      decoupledWeightDecay,
+    };
+    super(common, adaBeliefRule(rule), adaBeliefFusedKernels(rule));
     this.betas = betas;
     this.epsilon = epsilon;
     this.amsgrad = amsgrad;

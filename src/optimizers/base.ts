@@ -125,13 +125,14 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
 
   /**
    * Which implementation runs each step:
-   * - `'fused'`: on the cpu and wasm backends, rules with fused loops (Adam, AdamW) update the
-   *   variables and state in place in one pass, which also prepares the next step's θ̂ in a
-   *   spare buffer per variable allocated once; other rules and backends use tf ops.
+   * - `'fused'`: on the cpu and wasm backends, rules with fused loops (Adam, AdamW in JS and
+   *   native; SGD, RMSprop, AdaBelief in JS) update the variables and state in place in one
+   *   pass, which also prepares the next step's θ̂ in a spare buffer per variable allocated once;
+   *   other rules and backends use tf ops.
    * - `'tfjs'`: always tf ops (the reference the fused loops are tested against).
    * - `'auto'` (default): fused on the cpu backend, where even the JS loops measured 27–37× faster
-   *   than tf ops; on wasm only when the native addon is registered (src/kernels/accelerator.ts),
-   *   since the JS loops measured no faster there than TF.js's own kernels.
+   *   than tf ops; on wasm only with native loops (the addon registered, src/accelerator.ts, and
+   *   a rule that has them), since the JS loops measured no faster there than TF.js's own kernels.
    * All compute the same math with the same float64 scalars and agree to float32 rounding. Not
    * part of `getConfig`: it changes how, not what, the optimizer computes.
    *

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { rmspropRule } from '../rules/rmsprop.js';
+import { rmspropFusedKernels } from '../kernels/fused/rmsprop.js';
+import { rmspropRule, type RmspropRuleOptions } from '../rules/rmsprop.js';
 import { COMMON_OPTION_NAMES, resolveCommonOptions, WeightPredictionOptimizer } from './base.js';
 import { OptionChecker, type CommonOptions } from './options.js';
 
@@ -33,16 +34,14 @@ export class RMSprop extends WeightPredictionOptimizer {
     const momentum = check.number('momentum', 0, { min: 0, max: 1 });
     const centered = check.boolean('centered', false);
     const common = resolveCommonOptions(check, { learningRate: 0.01, weightDecay: 0 }, false);
-    super(
-      common,
-      rmspropRule({
-        alpha,
-        epsilon,
-        momentum,
-        centered,
-        keepLastGradient: common.prediction.steps > 0,
-      }),
-    );
+    const rule: RmspropRuleOptions = {
+      alpha,
+      epsilon,
+      momentum,
+      centered,
+      keepLastGradient: common.prediction.steps > 0,
+    };
+    super(common, rmspropRule(rule), rmspropFusedKernels(rule));
     this.alpha = alpha;
     this.epsilon = epsilon;
     this.momentum = momentum;

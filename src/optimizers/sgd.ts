@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { sgdRule } from '../rules/sgd.js';
+import { sgdFusedKernels } from '../kernels/fused/sgd.js';
+import { sgdRule, type SgdRuleOptions } from '../rules/sgd.js';
 import { COMMON_OPTION_NAMES, resolveCommonOptions, WeightPredictionOptimizer } from './base.js';
 import { OptionChecker, type CommonOptions } from './options.js';
 
@@ -34,10 +35,13 @@ export class SGD extends WeightPredictionOptimizer {
       `nesterov requires momentum > 0 and dampening 0 (got momentum ${momentum}, dampening ${dampening})`,
     );
     const common = resolveCommonOptions(check, { learningRate: 0.01, weightDecay: 0 }, false);
-    super(
-      common,
-      sgdRule({ momentum, dampening, nesterov, keepLastGradient: common.prediction.steps > 0 }),
-    );
+    const rule: SgdRuleOptions = {
+      momentum,
+      dampening,
+      nesterov,
+      keepLastGradient: common.prediction.steps > 0,
+    };
+    super(common, sgdRule(rule), sgdFusedKernels(rule));
     this.momentum = momentum;
     this.dampening = dampening;
     this.nesterov = nesterov;

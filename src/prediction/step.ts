@@ -137,8 +137,9 @@ export class StepEngine {
   ): StepStrategy {
     if (kernel === 'tfjs' || !this.fused || fusedBackend() === null) return this.tfOps;
     const addon = accelerator();
-    if (kernel === 'auto' && tf.getBackend() !== 'cpu' && addon === null) return this.tfOps;
     const native = addon && this.nativeLoops(addon);
+    // Off cpu, 'auto' takes only native loops: JS loops measured no faster than wasm's kernels.
+    if (kernel === 'auto' && tf.getBackend() !== 'cpu' && native === null) return this.tfOps;
     const loops = native ?? this.jsLoops!;
     return this.fused.stepOn(variables, loops, scratchGradients) ?? this.tfOps;
   }

@@ -3,7 +3,7 @@ import { sparseSoftmaxCrossEntropy } from '../kernels/cross-entropy.js';
 import { batchify, bpttWindow, bpttWindowCount } from '../data/batching.js';
 import type { LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
-import type { RecurrentLanguageModel } from '../models/types.js';
+import type { SequenceLanguageModel } from '../models/types.js';
 import {
   checkTrainOptions,
   train,
@@ -13,7 +13,8 @@ import {
 } from './loop.js';
 
 export interface LanguageModelTrainOptions extends TrainOptions {
-  model: RecurrentLanguageModel;
+  /** An LSTM (state carried across windows) or a Transformer (each window on its own). */
+  model: SequenceLanguageModel;
   corpus: LanguageModelCorpus;
   /** Tokens per BPTT window (default 35). `batchSize` is the number of parallel token streams. */
   bptt?: number;
@@ -42,17 +43,30 @@ export function languageModelLoss(
   });
 }
 
+/** Runs `lm` on one window: the logits and the final state (`[]` for a stateless model). */
+function applyWindow(
+  lm: SequenceLanguageModel,
+  tokens: tf.Tensor,
+  state: tf.Tensor[],
+  training: boolean,
+): { logits: tf.Tensor; state: tf.Tensor[] } {
+  // A single-output model (a Transformer) returns its tensor bare, not in an array.
+  const out = lm.model.apply(state.length === 0 ? tokens : [tokens, ...state], { training });
+  const [logits, ...next] = (Array.isArray(out) ? out : [out]) as tf.Tensor[];
+  return { logits: logits!, state: next };
+}
+
 /**
- * Trains a recurrent language model with truncated BPTT: the training split is laid out as
+ * Trains a sequence language model with truncated BPTT: the training split is laid out as
  * `batchSize` streams read in windows of `bptt` tokens; the hidden state is carried from one window
  * to the next as plain tensors (no gradient flows back across windows) and reset to zeros at each
- * epoch. After each epoch it reports perplexity = exp(mean loss per token) on `evalSplit`.
+ * epoch; a stateless model (a Transformer) reads each window on its own. After each epoch it reports perplexity = exp(mean loss per token) on `evalSplit`.
  */
 export async function trainLanguageModel(options: LanguageModelTrainOptions): Promise<TrainResult> {
   const { model: lm, corpus } = options;
   if (!lm || !(lm.model instanceof tf.LayersModel) || typeof lm.zeroState !== 'function') {
     throw new UserInputError(
-      'Invalid model: pass a RecurrentLanguageModel (e.g. from buildLstmLanguageModel())',
+      'Invalid model: pass a language model from buildLstmLanguageModel() or buildTransformerLanguageModel()',
     );
   }
   if (!corpus || !(corpus.train instanceof Int32Array)) {
@@ -63,6 +77,11 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
   const bptt = options.bptt ?? 35;
   if (!Number.isInteger(bptt) || bptt < 1) {
     throw new UserInputError(`Invalid bptt ${bptt}: expected an integer >= 1 (e.g. 35)`);
+  }
+  if (lm.contextLength !== undefined && bptt > lm.contextLength) {
+    throw new UserInputError(
+      `Invalid bptt ${bptt}: longer than the model's context of ${lm.contextLength} tokens; use bptt <= ${lm.contextLength}`,
+    );
   }
   const evalSplit = options.evalSplit ?? 'valid';
   if (evalSplit !== 'valid' && evalSplit !== 'test') {
@@ -130,13 +149,11 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
       let next: tf.Tensor[] | undefined;
       return {
         loss: () => {
-          const [logits, ...state] = lm.model.apply([x, ...carry], {
-            training: true,
-          }) as tf.Tensor[];
+          const { logits, state } = applyWindow(lm, x, carry, true);
           // Kept out of minimize's scope and fed to the next window as plain tensors: no gradient
           // flows back across windows (truncated BPTT).
           next = state.map((s) => tf.keep(s));
-          return languageModelLoss(logits!, y, V);
+          return languageModelLoss(logits, y, V);
         },
         size: batchSize * w.seqLen,
         finish: () => {
@@ -158,10 +175,8 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
           const [loss, ...next] = tf.tidy(() => {
             const x = tf.tensor2d(w.input, [evalBatchSize, w.seqLen], 'int32');
             const y = tf.tensor2d(w.target, [evalBatchSize, w.seqLen], 'int32');
-            const [logits, ...s] = lm.model.apply([x, ...state], {
-              training: false,
-            }) as tf.Tensor[];
-            return [languageModelLoss(logits!, y, V), ...s];
+            const out = applyWindow(lm, x, state, false);
+            return [languageModelLoss(out.logits, y, V), ...out.state];
           });
           tf.dispose(state);
           state = next;

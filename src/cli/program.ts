@@ -140,8 +140,11 @@ function readConfigFile(file: string): Overrides {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UserInputError(`--config ${file}: cannot read the file`);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UserInputError(
+      `--config ${file}: cannot read the file (${reason}): pass a readable JSON file`,
+    );
   }
   let parsed: unknown;
   try {
@@ -176,6 +179,36 @@ function overridesFrom(flags: RunFlags, extra: Overrides = {}): Overrides {
   return mergeOverrides(fromFile, fromFlags);
 }
 
+/**
+ * A run configuration `compare` wrote for a worker (already resolved and validated when written);
+ * checked here only for being one, since a person may pass or edit such a file.
+ */
+function readRunConfig(file: string): RunConfig {
+  const fix = 'pass the run-config.json that compare wrote into a run folder';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UserInputError(`--run-config ${file}: cannot read it as JSON (${reason}): ${fix}`);
+  }
+  const c = parsed as Partial<Record<keyof RunConfig, unknown>> | null;
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (
+    !isObject(c) ||
+    typeof c!.task !== 'string' ||
+    typeof c!.label !== 'string' ||
+    typeof c!.seed !== 'number' ||
+    typeof c!.predictionSteps !== 'number' ||
+    !isObject(c!.data) ||
+    !isObject(c!.model) ||
+    !isObject(c!.recipe)
+  ) {
+    throw new UserInputError(`--run-config ${file}: not a resolved run configuration: ${fix}`);
+  }
+  return parsed as RunConfig;
+}
+
 function commandLine(): string {
   return ['weight-prediction', ...process.argv.slice(2)].join(' ');
 }
@@ -186,8 +219,7 @@ async function trainCommand(
   let config: RunConfig;
   let configOut: string | undefined;
   if (flags.runConfig) {
-    // Written by `compare` for its workers: already resolved and validated.
-    config = JSON.parse(readFileSync(flags.runConfig, 'utf8')) as RunConfig;
+    config = readRunConfig(flags.runConfig);
   } else {
     const overrides = overridesFrom(flags, { seed: flags.seed });
     configOut = overrides.out;
@@ -314,7 +346,12 @@ async function reportCommand(runsRoot: string, flags: { out?: string; baseline?:
 export function buildProgram(): Command {
   const program = new Command('weight-prediction')
     .description('Weight prediction for TensorFlow.js: train and compare optimizers, write reports')
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    // Read by main.ts (so it works before parsing too); declared here so commander accepts it.
+    .option(
+      '--verbose',
+      'print the stack trace of an unexpected error (or WEIGHT_PREDICTION_DEBUG=1)',
+    );
 
   addRunFlags(
     program

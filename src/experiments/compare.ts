@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserInputError } from '../errors.js';
-import { writeFileAtomic } from '../files.js';
+import { ensureWritableDir, writeFileAtomic } from '../files.js';
 import { SUMMARY_FILE } from '../training/loop.js';
 import { comparisonCells, resolveRun, type Overrides, type RunConfig } from './config.js';
 
@@ -55,7 +55,7 @@ export function prepareSweepFolder(plan: SweepPlan, resume: boolean, command: st
         `${plan.out} already holds a comparison: pass --resume to finish it, or choose another --out`,
       );
     }
-    const previous = JSON.parse(readFileSync(file, 'utf8')) as { runs: RunConfig[] };
+    const previous = readSweepFile(file);
     if (JSON.stringify(previous.runs) !== JSON.stringify(planned)) {
       throw new UserInputError(
         `${plan.out} holds a different comparison (other settings or seeds) than the one asked for: resume it with the same flags, or choose another --out`,
@@ -63,8 +63,27 @@ export function prepareSweepFolder(plan: SweepPlan, resume: boolean, command: st
     }
     return;
   }
-  mkdirSync(plan.out, { recursive: true });
+  ensureWritableDir(plan.out, '--out');
   writeFileAtomic(file, JSON.stringify({ command, runs: planned }, null, 2) + '\n');
+}
+
+/** A comparison's sweep.json, checked enough to compare its runs with a plan. */
+function readSweepFile(file: string): { command?: string; runs: RunConfig[] } {
+  const fix = `delete it and rerun compare with the same flags (finished runs are kept and skipped), or choose another --out`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UserInputError(`${file} is not readable JSON (${reason}): ${fix}`);
+  }
+  const runs = (parsed as { runs?: unknown } | null)?.runs;
+  if (!Array.isArray(runs)) {
+    throw new UserInputError(
+      `${file} has no "runs" list (not a sweep.json written by compare): ${fix}`,
+    );
+  }
+  return parsed as { command?: string; runs: RunConfig[] };
 }
 
 export interface WorkerResult {

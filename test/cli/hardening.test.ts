@@ -1,0 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** The real CLI, as a user runs it (TypeScript sources through tsx); `preload` adds an --import. */
+function cli(args: string[], options: { env?: NodeJS.ProcessEnv; preload?: string } = {}) {
+  const result = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      ...(options.preload ? ['--import', options.preload] : []),
+      'src/cli/main.ts',
+      ...args,
+    ],
+    { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...options.env } },
+  );
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const root = mkdtempSync(path.join(tmpdir(), 'wp-hardening-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Lines of stderr that are not progress output. */
+const messageLines = (stderr: string) =>
+  stderr.split('\n').filter((l) => l.startsWith('weight-prediction:'));
+const STACK = /\n\s+at /;
+
+describe('filesystem and parse errors on a user path: one line naming the path', () => {
+  it('compare --out <an existing file> is refused without touching the file', () => {
+    const file = path.join(root, 'a-file');
+    writeFileSync(file, 'keep me');
+    const run = cli(['compare', '--task', 'mnist-tiny', '--seeds', '1', '--out', file]);
+    expect(run.code).toBe(2);
+    expect(messageLines(run.stderr)).toEqual([
+      `weight-prediction: --out ${JSON.stringify(file)} is a file, not a folder: pass a folder path (it is created if missing)`,
+    ]);
+    expect(run.stderr).not.toMatch(STACK);
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+  });
+
+  it('compare --out under /sys (not writable) names the folder', () => {
+    const run = cli(['compare', '--task', 'mnist-tiny', '--seeds', '1', '--out', '/sys/wp-out']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /--out "\/sys\/wp-out" is not writable .*pass a folder you can write to/,
+    );
+    expect(run.stderr).not.toMatch(STACK);
+  });
+
+  it('a truncated sweep.json with --resume names the file and the fix, and is left alone', () => {
+    const out = path.join(root, 'truncated-sweep');
+    mkdirSync(out);
+    const sweep = path.join(out, 'sweep.json');
+    writeFileSync(sweep, '{"command": "weight-prediction compare", "ru');
+    const run = cli(['compare', '--task', 'mnist-tiny', '--seeds', '1', '--out', out, '--resume']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${sweep} is not readable JSON`);
+    expect(run.stderr).toMatch(/delete it and rerun compare/);
+    expect(run.stderr).not.toMatch(STACK);
+    expect(readFileSync(sweep, 'utf8')).toBe('{"command": "weight-prediction compare", "ru');
+  });
+
+  it.each([
+    ['missing', undefined, /cannot read it as JSON \(ENOENT\)/],
+    ['not JSON', '{', /cannot read it as JSON/],
+    ['not a run configuration', '{"task": 1}', /not a resolved run configuration/],
+  ])('--run-config %s', (name, content, message) => {
+    const file = path.join(root, `run-config-${name.replace(/ /g, '-')}.json`);
+    if (content !== undefined) writeFileSync(file, content);
+    const run = cli(['train', '--run-config', file, '--out', path.join(root, 'rc-out')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`--run-config ${file}`);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(STACK);
+  });
+
+  it('a checkpoint with a valid checksum but a malformed header is refused by name', () => {
+    const out = path.join(root, 'bad-header');
+    mkdirSync(out);
+    const header = Buffer.from(
+      JSON.stringify({ configHash: 'x', step: 1, epoch: 1, batchInEpoch: 0, tensors: 5 }),
+    );
+    const prefix = Buffer.alloc(16);
+    prefix.write('WPCKPT\n\0', 0, 'latin1');
+    prefix.writeUInt32LE(1, 8);
+    prefix.writeUInt32LE(header.byteLength, 12);
+    const body = Buffer.concat([prefix, header]);
+    const file = path.join(out, 'checkpoint.ckpt');
+    const bytes = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+    writeFileSync(file, bytes);
+    const run = cli(['train', '--task', 'mnist-tiny', '--out', out, '--resume', '--quiet']);
+    expect(run.code).toBe(2);
+    expect(messageLines(run.stderr)).toEqual([
+      `weight-prediction: Checkpoint ${JSON.stringify(file)} is not usable: its header field "rng" is missing or malformed. Delete it to start the run afresh, or point to another output folder.`,
+    ]);
+    expect(run.stderr).not.toMatch(STACK);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+  });
+});
+
+describe('the last-resort handler', () => {
+  const preload = path.resolve('test/cli/fixtures/stdout-fault.mjs');
+
+  it('prints one line saying it is a bug, without the stack', () => {
+    const run = cli(['tasks'], { preload });
+    expect(run.code).toBe(70);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^weight-prediction: unexpected error \(TypeError: injected stdout fault\); this is a bug, report it at .* rerun with --verbose/,
+    );
+    expect(run.stderr).not.toMatch(STACK);
+  });
+
+  it.each([
+    ['--verbose', ['--verbose', 'tasks'], {}],
+    ['WEIGHT_PREDICTION_DEBUG=1', ['tasks'], { WEIGHT_PREDICTION_DEBUG: '1' }],
+  ])('keeps the stack with %s', (_name, args, env) => {
+    const run = cli(args, { preload, env });
+    expect(run.code).toBe(70);
+    expect(run.stderr).toMatch(/this is a bug/);
+    expect(run.stderr).toMatch(/TypeError: injected stdout fault\n\s+at /);
+  });
+});

@@ -6,3 +6,17 @@
 export class UserInputError extends Error {
   override name = 'UserInputError';
 }
+
+const NON_FINITE_MARK = '\u2063non-finite:';
+
+/**
+ * A value as a message shows it: JSON, except that NaN and ±Infinity (which JSON turns into
+ * `null`) are written as such, also inside arrays and objects; functions and symbols by String().
+ */
+export function describeValue(value: unknown): string {
+  const json = JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? `${NON_FINITE_MARK}${v}` : v,
+  ) as string | undefined;
+  if (json === undefined) return String(value);
+  return json.replace(new RegExp(`"${NON_FINITE_MARK}(-?Infinity|NaN)"`, 'g'), '$1');
+}

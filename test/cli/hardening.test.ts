@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -123,5 +123,58 @@ describe('the last-resort handler', () => {
     expect(run.code).toBe(70);
     expect(run.stderr).toMatch(/this is a bug/);
     expect(run.stderr).toMatch(/TypeError: injected stdout fault\n\s+at /);
+  });
+});
+
+describe('input that used to be ignored in silence', () => {
+  it('an unknown key under data in a config is refused with the known ones', () => {
+    const config = path.join(root, 'misspelt.json');
+    writeFileSync(config, JSON.stringify({ data: { trainLimt: 100 } }));
+    const out = path.join(root, 'misspelt-out');
+    const run = cli(['train', '--task', 'mnist-tiny', '--config', config, '--out', out]);
+    expect(run.code).toBe(2);
+    expect(messageLines(run.stderr)).toEqual([
+      'weight-prediction: Task mnist-tiny: unknown data setting "trainLimt" (data kind image); valid data settings are kind, dataset, trainLimit, testLimit, augment, normalize',
+    ]);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an unknown key under model is refused too, in compare as in train', () => {
+    const config = path.join(root, 'misspelt-model.json');
+    writeFileSync(config, JSON.stringify({ model: { hiddenUnit: [8] } }));
+    const out = path.join(root, 'misspelt-model-out');
+    const run = cli(['compare', '--task', 'mnist-tiny', '--config', config, '--out', out]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /unknown model setting "hiddenUnit" \(model kind mlp\); valid model settings are kind, hiddenUnits/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('--data-dir on a task that reads no data folder is refused', () => {
+    const out = path.join(root, 'data-dir-out');
+    const run = cli(['train', '--task', 'mnist-tiny', '--data-dir', root, '--out', out]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /Task mnist-tiny reads no data folder \(its mnist images come with the package\), so --data-dir .* would be ignored: drop --data-dir/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a text corpus with invalid UTF-8 is refused with the file and byte offset', () => {
+    const dir = path.join(root, 'latin1-corpus');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'train.txt'), Buffer.from('the caf\xe9 is open\n', 'latin1'));
+    writeFileSync(path.join(dir, 'valid.txt'), 'the cat\n');
+    writeFileSync(path.join(dir, 'test.txt'), 'the cat\n');
+    const config = path.join(root, 'latin1.json');
+    writeFileSync(config, JSON.stringify({ dataDir: dir, data: { corpus: 'text' } }));
+    const out = path.join(root, 'latin1-out');
+    const run = cli(['train', '--task', 'gutenberg-tiny', '--config', config, '--out', out]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `train text file ${path.join(dir, 'train.txt')} is not valid UTF-8: byte 0xe9 at byte offset 7`,
+    );
+    expect(existsSync(out)).toBe(false);
   });
 });

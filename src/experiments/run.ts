@@ -25,6 +25,8 @@ export interface RunOptions {
   overwrite?: boolean;
   progress?: ProgressMode;
   command?: string;
+  /** Called after every update (see TrainOptions.onStep). */
+  onStep?: (step: number, loss: number) => void;
 }
 
 function requireDataDir(config: RunConfig, what: string): string {
@@ -178,6 +180,7 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
     ...(options.overwrite !== undefined && { overwrite: options.overwrite }),
     ...(options.progress !== undefined && { progress: options.progress }),
     ...(options.command !== undefined && { command: options.command }),
+    ...(options.onStep !== undefined && { onStep: options.onStep }),
   };
   const makeOptimizer = (stepsPerEpoch: number) =>
     createOptimizer(recipe.optimizer, {

@@ -122,6 +122,8 @@ const DATA_STREAM = 0xda7a;
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 export const METRICS_FILE = 'metrics.jsonl';
 export const SUMMARY_FILE = 'summary.json';
+/** Written instead of summary.json when a run's metrics went non-finite (see RunDivergence). */
+export const DIVERGED_FILE = 'diverged.json';
 
 function checkInteger(name: string, value: unknown, min: number, hint: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {

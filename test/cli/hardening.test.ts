@@ -1,7 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -176,5 +184,37 @@ describe('input that used to be ignored in silence', () => {
       `train text file ${path.join(dir, 'train.txt')} is not valid UTF-8: byte 0xe9 at byte offset 7`,
     );
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('the output-folder lock, in train and report', () => {
+  /** A lock held by a live process: the test runner's parent. */
+  function heldLock(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, '.weight-prediction.lock'),
+      JSON.stringify({ pid: process.ppid, host: hostname(), command: 'holder', since: 'now' }),
+    );
+  }
+
+  it('train refuses an --out held by another command', () => {
+    const out = path.join(root, 'locked-train');
+    heldLock(out);
+    const run = cli(['train', '--task', 'mnist-tiny', '--out', out]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `--out ${out} is in use by another weight-prediction command (pid ${process.ppid} on ${hostname()}, since now: holder)`,
+    );
+    expect(readdirSync(out)).toEqual(['.weight-prediction.lock']);
+  });
+
+  it('report refuses a runs folder held by another command', () => {
+    const runs = path.join(root, 'locked-runs');
+    heldLock(runs);
+    const run = cli(['report', runs]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `runs folder ${runs} is in use by another weight-prediction command`,
+    );
   });
 });

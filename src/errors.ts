@@ -20,3 +20,11 @@ export function describeValue(value: unknown): string {
   if (json === undefined) return String(value);
   return json.replace(new RegExp(`"${NON_FINITE_MARK}(-?Infinity|NaN)"`, 'g'), '$1');
 }
+
+/**
+ * A training run whose metrics went non-finite (NaN or ±Infinity): its weights are of no use, so
+ * it stops, records why in the run folder (diverged.json) and the CLI exits non-zero.
+ */
+export class RunDivergedError extends Error {
+  override name = 'RunDivergedError';
+}

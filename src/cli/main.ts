@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { UserInputError } from '../errors.js';
+import { RunDivergedError, UserInputError } from '../errors.js';
 import { NonFiniteGradientError } from '../optimizers/index.js';
 import { buildProgram } from './program.js';
 
@@ -28,7 +28,11 @@ try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {
   // A user error, or a run that diverged, is one line and a non-zero exit, never a stack trace.
-  if (error instanceof UserInputError || error instanceof NonFiniteGradientError) {
+  if (
+    error instanceof UserInputError ||
+    error instanceof NonFiniteGradientError ||
+    error instanceof RunDivergedError
+  ) {
     process.stderr.write(`weight-prediction: ${error.message}\n`);
     process.exit(error instanceof UserInputError ? 2 : 3);
   }

@@ -335,7 +335,7 @@ async function compareCommand(
   ];
   if (diverged.length > 0) {
     say(
-      `compare: ${diverged.join(', ')} diverged (non-finite metrics); the report lists ${diverged.length === 1 ? 'it' : 'them'} as diverged and compares the others`,
+      `compare: ${diverged.join(', ')} diverged (non-finite metrics or gradients); the report lists ${diverged.length === 1 ? 'it' : 'them'} as diverged and compares the others`,
     );
   }
   const failed = results.filter((r) => r.status === 'failed');

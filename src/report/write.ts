@@ -225,6 +225,7 @@ function buildDocument(
   generatedAt: string,
   runCount: number,
 ): Block[] {
+  const divergedCount = analysis.unfinished.filter((u) => u.diverged).length;
   const blocks: Block[] = [
     { kind: 'heading', level: 1, text: 'Optimizer comparison' },
     {
@@ -234,8 +235,9 @@ function buildDocument(
         `Backend: ${meta.backend}`,
         `Machine: ${meta.machine}`,
         `Runs: ${runCount - analysis.unfinished.length} finished` +
-          (analysis.unfinished.length > 0
-            ? `, ${analysis.unfinished.length} unfinished (left out)`
+          (divergedCount > 0 ? `, ${divergedCount} diverged (left out)` : '') +
+          (analysis.unfinished.length > divergedCount
+            ? `, ${analysis.unfinished.length - divergedCount} unfinished (left out)`
             : ''),
       ],
     },

@@ -17,6 +17,11 @@ export interface StepRecord {
   learningRate: number;
   elapsedSeconds: number;
   samplesPerSecond: number;
+  /**
+   * Updates skipped so far for a non-finite gradient (`nonFiniteGradients: 'skip'`); present when
+   * the optimizer counts them (the optimizers of this package do).
+   */
+  skippedUpdates?: number;
 }
 
 /** Logged at the end of every epoch; test metrics are measured with the true weights θ_t. */
@@ -34,6 +39,8 @@ export interface EpochRecord {
   elapsedSeconds: number;
   /** Training samples (or tokens, for language models) per second during this epoch. */
   samplesPerSecond: number;
+  /** Updates skipped so far for a non-finite gradient (see StepRecord). */
+  skippedUpdates?: number;
 }
 
 export type MetricsRecord = StepRecord | EpochRecord;
@@ -63,10 +70,28 @@ export interface RunSummary {
   secondsPerEpoch: number;
   /** Bytes the optimizer holds beyond the model's weights (state slots and prediction cache). */
   optimizerMemoryBytes: number;
+  /** Updates skipped for a non-finite gradient over the whole run (see StepRecord). */
+  skippedUpdates?: number;
   /** The full resolved configuration of the run. */
   config: Record<string, unknown>;
   versions: { package: string; tfjs: string; node: string };
   backend: string;
   machine: string;
   command: string;
+}
+
+/**
+ * `diverged.json`, written (instead of summary.json) when a run stops because its metrics went
+ * non-finite or its optimizer refused a non-finite gradient.
+ */
+export interface DivergedRecord {
+  label: string;
+  task: string;
+  seed: number;
+  /** Epoch in progress, and updates completed, when it stopped. */
+  epoch: number;
+  step: number;
+  /** One line: what went non-finite. */
+  reason: string;
+  skippedUpdates?: number;
 }

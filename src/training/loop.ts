@@ -123,7 +123,7 @@ const DATA_STREAM = 0xda7a;
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
 export const METRICS_FILE = 'metrics.jsonl';
 export const SUMMARY_FILE = 'summary.json';
-/** Written instead of summary.json when a run's metrics went non-finite (see RunDivergence). */
+/** Written instead of summary.json when a run's metrics went non-finite (see RunDivergedError). */
 export const DIVERGED_FILE = 'diverged.json';
 
 function checkInteger(name: string, value: unknown, min: number, hint: string): number {
@@ -238,6 +238,8 @@ function machineDescription(): string {
 /**
  * The training loop shared by every task: epochs of updates through `optimizer.minimize`, step and
  * epoch metrics, evaluation with the true weights after each epoch, checkpoints and exact resume.
+ * A run whose epoch metrics go non-finite, or whose optimizer refuses a non-finite gradient, stops
+ * with a RunDivergedError and leaves diverged.json (not summary.json) in `outDir`.
  */
 export async function train(adapter: TaskAdapter, options: TrainOptions): Promise<TrainResult> {
   const { optimizer, epochs, model } = { ...options, model: adapter.model };
@@ -348,7 +350,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
     return count === undefined ? {} : { skippedUpdates: count };
   };
   /** Records why the run stopped (diverged.json, in place of summary.json) and returns the error. */
-  const diverged = (reason: string): RunDivergedError => {
+  const diverged = (reason: string, cause?: unknown): RunDivergedError => {
     if (divergedFile !== undefined) {
       const record: DivergedRecord = {
         label: options.label ?? optimizer.getClassName(),
@@ -362,7 +364,10 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
       writeFileAtomic(divergedFile, JSON.stringify(record, null, 2) + '\n');
     }
     const where = out === undefined ? '' : ` (recorded in ${divergedFile})`;
-    return new RunDivergedError(`The run diverged: ${reason}${where}`);
+    return new RunDivergedError(
+      `The run diverged: ${reason}${where}`,
+      cause === undefined ? undefined : { cause },
+    );
   };
 
   const sessionStart = performance.now();
@@ -411,7 +416,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
         } catch (error) {
           // The optimizer refused a non-finite gradient ('throw'): a divergence like any other.
           if (error instanceof Error && error.name === 'NonFiniteGradientError') {
-            throw diverged(`update ${step + 1} (epoch ${epoch}): ${error.message}`);
+            throw diverged(`update ${step + 1} (epoch ${epoch}): ${error.message}`, error);
           }
           throw error;
         } finally {

@@ -55,13 +55,14 @@ export function writeFileAtomic(
 
 /**
  * Creates `dir` if needed and checks that files can be created in it, so a bad `outDir` fails
- * before any training starts rather than at the first checkpoint.
+ * before any training starts rather than at the first checkpoint. `name` is how messages call the
+ * folder (the option or flag that gave it).
  */
-export function ensureWritableDir(dir: string): void {
+export function ensureWritableDir(dir: string, name = 'outDir'): void {
   try {
     if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
       throw new UserInputError(
-        `outDir ${JSON.stringify(dir)} is a file, not a folder: pass a folder path (it is created if missing)`,
+        `${name} ${JSON.stringify(dir)} is a file, not a folder: pass a folder path (it is created if missing)`,
       );
     }
     fs.mkdirSync(dir, { recursive: true });
@@ -72,7 +73,7 @@ export function ensureWritableDir(dir: string): void {
     if (error instanceof UserInputError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new UserInputError(
-      `outDir ${JSON.stringify(dir)} is not writable (${reason}): pass a folder you can write to`,
+      `${name} ${JSON.stringify(dir)} is not writable (${reason}): pass a folder you can write to`,
     );
   }
 }

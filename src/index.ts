@@ -40,7 +40,7 @@ export {
   type Schedule,
   type ScheduleSpec,
 } from './schedules/index.js';
-export { UserInputError } from './errors.js';
+export { RunDivergedError, UserInputError } from './errors.js';
 export { describeBackend, selectBackend, type BackendPreference } from './kernels/backend.js';
 // The training toolkit lives in subpaths: 'weight-prediction/data', '/models', '/training',
 // '/report' and '/kernels'.

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserInputError } from '../errors.js';
 import {
@@ -15,6 +16,7 @@ import {
   executeSweep,
   labelSlug,
   planSweep,
+  PARENT_PID_ENV,
   prepareSweepFolder,
   SWEEP_FILE,
 } from '../experiments/compare.js';
@@ -23,6 +25,7 @@ import { runOne } from '../experiments/run.js';
 import { muteTfjsNodeBanner } from './quiet-tfjs.js';
 import { describeBackend, selectBackend } from '../kernels/backend.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js';
+import { lockFolder } from '../lock.js';
 import { readRuns, writeReport, type RunData } from '../report/index.js';
 
 /** Where messages for people go: stdout stays free for results. */
@@ -171,8 +174,11 @@ function readConfigFile(file: string): Overrides {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UserInputError(`--config ${file}: cannot read the file`);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UserInputError(
+      `--config ${file}: cannot read the file (${reason}): pass a readable JSON file`,
+    );
   }
   let parsed: unknown;
   try {
@@ -207,9 +213,57 @@ function overridesFrom(flags: RunFlags, extra: Overrides = {}): Overrides {
   return mergeOverrides(fromFile, fromFlags);
 }
 
+/**
+ * A run configuration `compare` wrote for a worker (already resolved and validated when written);
+ * checked here only for being one, since a person may pass or edit such a file.
+ */
+function readRunConfig(file: string): RunConfig {
+  const fix = 'pass the run-config.json that compare wrote into a run folder';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UserInputError(`--run-config ${file}: cannot read it as JSON (${reason}): ${fix}`);
+  }
+  const c = parsed as Partial<Record<keyof RunConfig, unknown>> | null;
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (
+    !isObject(c) ||
+    typeof c!.task !== 'string' ||
+    typeof c!.label !== 'string' ||
+    typeof c!.seed !== 'number' ||
+    typeof c!.predictionSteps !== 'number' ||
+    !isObject(c!.data) ||
+    !isObject(c!.model) ||
+    !isObject(c!.recipe)
+  ) {
+    throw new UserInputError(`--run-config ${file}: not a resolved run configuration: ${fix}`);
+  }
+  return parsed as RunConfig;
+}
+
 function commandLine(): string {
   return ['weight-prediction', ...process.argv.slice(2)].join(' ');
 }
+
+/**
+ * A check that exits this process once its parent has gone (it is then re-parented, so its ppid
+ * changes). Training runs synchronously between updates, starving timers, so the check runs after
+ * every update as well as on a timer (for the waits in between).
+ */
+function orphanCheck(): () => void {
+  const parent = Number(process.env[PARENT_PID_ENV]) || process.ppid;
+  const check = () => {
+    if (process.ppid !== parent) process.exit(EXIT_ORPHANED);
+  };
+  check();
+  setInterval(check, 500).unref();
+  return check;
+}
+
+/** Exit status of a compare worker that stopped because its compare was gone. */
+const EXIT_ORPHANED = 4;
 
 async function trainCommand(
   flags: RunFlags & { seed?: number; runConfig?: string; quiet?: boolean; overwrite?: boolean },
@@ -221,8 +275,7 @@ async function trainCommand(
   let config: RunConfig;
   let configOut: string | undefined;
   if (flags.runConfig) {
-    // Written by `compare` for its workers: already resolved and validated.
-    config = JSON.parse(readFileSync(flags.runConfig, 'utf8')) as RunConfig;
+    config = readRunConfig(flags.runConfig);
   } else {
     const overrides = overridesFrom(flags, { seed: flags.seed });
     configOut = overrides.out;
@@ -246,6 +299,10 @@ async function trainCommand(
     flags.out ??
     configOut ??
     path.join('runs', 'train', config.task, labelSlug(config.label), `seed-${config.seed}`);
+  lockFolder(out, commandLine(), '--out');
+  // A worker of `compare` stops when its compare is gone (even killed with SIGKILL, which cannot
+  // be forwarded): its checkpoint is kept for `compare --resume`.
+  const exitIfOrphaned = flags.runConfig ? orphanCheck() : undefined;
   await selectBackend(config.backend);
   if (!flags.quiet) say(`backend: ${describeBackend()}`);
   const { summary } = await runOne(config, {
@@ -255,6 +312,7 @@ async function trainCommand(
     progress: flags.quiet ? 'none' : 'auto',
     command: commandLine(),
     backendDescription: describeBackend(),
+    ...(exitIfOrphaned && { onStep: exitIfOrphaned }),
   });
   if (!flags.quiet) {
     const metric =
@@ -274,23 +332,51 @@ async function compareCommand(
   const task = overrides.task ?? 'mnist-mlp';
   const out = overrides.out ?? path.join('runs', task);
   const plan = planSweep(overrides, out);
+  lockFolder(out, commandLine(), '--out');
   prepareSweepFolder(plan, flags.resume ?? false, commandLine());
   const labels = [...new Set(plan.runs.map((r) => r.config.label))];
   say(
     `compare: task ${task}, ${labels.join(' vs ')}, ${overrides.seeds ?? 3} seeds, ${plan.runs.length} runs in ${out}`,
   );
   const spawnArgs = [process.execPath, ...process.execArgv, process.argv[1]!];
+  // SIGINT / SIGTERM go to the workers too, and compare exits once they have: none is left
+  // running (and writing) behind it. Their checkpoints are kept for --resume.
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!abort.signal.aborted) {
+      say(`compare: ${signal}: stopping the running workers (their checkpoints are kept)`);
+    }
+    abort.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const results = await executeSweep(plan, {
     ...(flags.jobs !== undefined && { jobs: flags.jobs }),
     spawnArgs,
+    abort: abort.signal,
     onResult: (r, done, total) =>
       say(
         `[${done}/${total}] ${r.run.config.label}, seed ${r.run.config.seed}: ${r.message}${r.skipped ? '' : ` (${r.seconds.toFixed(0)} s)`}`,
       ),
   });
+  if (abort.signal.aborted) {
+    const signal = abort.signal.reason as NodeJS.Signals;
+    say(`compare: stopped by ${signal}; finish the comparison with the same flags and --resume`);
+    process.exit(128 + os.constants.signals[signal]);
+  }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   const report = await writeRunsReport(path.join(out, 'runs'), out, flags.baseline);
   say(`report: ${report}`);
-  const failed = results.filter((r) => !r.ok);
+  const diverged = [
+    ...new Set(results.filter((r) => r.status === 'diverged').map((r) => r.run.config.label)),
+  ];
+  if (diverged.length > 0) {
+    say(
+      `compare: ${diverged.join(', ')} diverged (non-finite metrics or gradients); the report lists ${diverged.length === 1 ? 'it' : 'them'} as diverged and compares the others`,
+    );
+  }
+  const failed = results.filter((r) => r.status === 'failed');
   if (failed.length > 0) {
     throw new UserInputError(
       `${failed.length} of ${results.length} runs failed (see above); the report covers the finished ones. Fix the cause and rerun with --resume`,
@@ -346,13 +432,23 @@ async function writeRunsReport(
 }
 
 async function reportCommand(runsRoot: string, flags: { out?: string; baseline?: string }) {
-  say(`report: ${await writeRunsReport(runsRoot, flags.out ?? runsRoot, flags.baseline, true)}`);
+  const out = flags.out ?? runsRoot;
+  // A missing runs folder is reported by readRuns; locking would create it.
+  if (flags.out !== undefined || existsSync(runsRoot)) {
+    lockFolder(out, commandLine(), flags.out === undefined ? 'runs folder' : '--out');
+  }
+  say(`report: ${await writeRunsReport(runsRoot, out, flags.baseline, true)}`);
 }
 
 export function buildProgram(): Command {
   const program = new Command('weight-prediction')
     .description('Weight prediction for TensorFlow.js: train and compare optimizers, write reports')
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    // Read by main.ts (so it works before parsing too); declared here so commander accepts it.
+    .option(
+      '--verbose',
+      'print the stack trace of an unexpected error (or WEIGHT_PREDICTION_DEBUG=1)',
+    );
 
   addRunFlags(
     program

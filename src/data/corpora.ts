@@ -127,11 +127,63 @@ export interface TextCorpusOptions extends CorpusOptions {
   segmentation?: Segmentation;
 }
 
+/**
+ * Byte offset of the first byte sequence that is not UTF-8 (overlong forms, surrogates and code
+ * points above U+10FFFF included, as TextDecoder counts them), or -1 when every byte is valid.
+ */
+export function firstInvalidUtf8Offset(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    // Length of the sequence and the range of its second byte (which rules out overlong forms,
+    // surrogates and values above U+10FFFF); later bytes are 0x80..0xBF.
+    let length: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) length = 2;
+    else if (b >= 0xe0 && b <= 0xef) {
+      length = 3;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      length = 4;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    if (i + length > bytes.length) return i;
+    const second = bytes[i + 1]!;
+    if (second < lo || second > hi) return i;
+    for (let k = 2; k < length; k++) {
+      const c = bytes[i + k]!;
+      if (c < 0x80 || c > 0xbf) return i;
+    }
+    i += length;
+  }
+  return -1;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 function readTextFile(path: string, role: string): string {
   if (!existsSync(path)) throw new UserInputError(`${role} text file not found: ${path}`);
   if (!statSync(path).isFile())
     throw new UserInputError(`${role} text path is not a file: ${path}`);
-  return readFileSync(path, 'utf8');
+  const bytes = readFileSync(path);
+  // A lenient decode would turn bad bytes into U+FFFD, which tokenizing then drops in silence
+  // ("caf\xe9" became the word "caf").
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8Offset(bytes);
+    const context = bytes.subarray(Math.max(0, offset - 12), offset).toString('latin1');
+    throw new UserInputError(
+      `${role} text file ${path} is not valid UTF-8: byte 0x${bytes[offset]?.toString(16).padStart(2, '0') ?? '??'} at byte offset ${offset} (after ${JSON.stringify(context)}): convert it to UTF-8 first, e.g. iconv -f latin1 -t utf-8`,
+    );
+  }
 }
 
 /**

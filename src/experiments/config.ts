@@ -1,4 +1,4 @@
-import { UserInputError } from '../errors.js';
+import { describeValue, UserInputError } from '../errors.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js';
 import {
   cosineDecay,
@@ -103,7 +103,7 @@ export function findPreset(name: string): TaskPreset {
 
 function fail(where: string, name: string, value: unknown, expected: string): never {
   throw new UserInputError(
-    `${where}: invalid ${name} ${JSON.stringify(value)}: expected ${expected}`,
+    `${where}: invalid ${name} ${describeValue(value)}: expected ${expected}`,
   );
 }
 
@@ -209,6 +209,45 @@ export function runLabel(optimizer: OptimizerName, predictionSteps: number): str
   return predictionSteps === 0 ? optimizer : `${optimizer} s=${predictionSteps}`;
 }
 
+/** The settings `data` and `model` take, by kind (see presets.ts). */
+const DATA_KEYS: Record<string, readonly string[] | undefined> = {
+  image: ['kind', 'dataset', 'trainLimit', 'testLimit', 'augment', 'normalize'],
+  text: ['kind', 'corpus', 'vocabSize', 'books', 'trainTokens', 'validTokens'],
+};
+const MODEL_KEYS: Record<string, readonly string[] | undefined> = {
+  mlp: ['kind', 'hiddenUnits'],
+  vgg: ['kind', 'widths', 'convsPerBlock', 'denseUnits'],
+  resnet: ['kind', 'depth', 'width'],
+  lstm: ['kind', 'layers', 'embeddingSize', 'hiddenSize', 'dropout', 'tieWeights'],
+};
+
+/** A misspelt setting would otherwise be ignored in silence and the run use the preset's value. */
+function checkKnownKeys(
+  task: string,
+  what: 'data' | 'model',
+  value: { kind: string },
+  known: readonly string[] | undefined,
+): void {
+  if (known === undefined) {
+    const kinds = Object.keys(what === 'data' ? DATA_KEYS : MODEL_KEYS);
+    throw new UserInputError(
+      `Task ${task}: unknown ${what} kind ${describeValue(value.kind)}; valid kinds are ${kinds.join(', ')}`,
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new UserInputError(
+        `Task ${task}: unknown ${what} setting "${key}" (${what} kind ${value.kind}); valid ${what} settings are ${known.join(', ')}`,
+      );
+    }
+  }
+}
+
+/** Whether a task's data comes from `dataDir` (the other datasets ship with the package). */
+function readsDataDir(data: ImageDataConfig | TextDataConfig): boolean {
+  return data.kind === 'image' ? data.dataset !== 'mnist' : data.corpus === 'text';
+}
+
 /** One run's configuration: the preset, the overrides, then one optimizer × s cell and one seed. */
 export function resolveRun(
   overrides: Overrides,
@@ -231,6 +270,13 @@ export function resolveRun(
   };
   const data = { ...preset.data, ...(overrides.data ?? {}) } as ImageDataConfig | TextDataConfig;
   const model = { ...preset.model, ...(overrides.model ?? {}) } as ModelConfig;
+  checkKnownKeys(preset.name, 'data', data, DATA_KEYS[data.kind]);
+  checkKnownKeys(preset.name, 'model', model, MODEL_KEYS[model.kind]);
+  if (overrides.dataDir !== undefined && !readsDataDir(data)) {
+    throw new UserInputError(
+      `Task ${preset.name} reads no data folder (its ${data.kind === 'image' ? `${data.dataset} images come` : `${data.corpus} corpus comes`} with the package), so --data-dir ${overrides.dataDir} would be ignored: drop --data-dir (or "dataDir" in the config), or choose a task that reads a folder`,
+    );
+  }
   return {
     task: preset.name,
     label: runLabel(cell.optimizer, cell.predictionSteps),

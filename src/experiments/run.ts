@@ -34,6 +34,8 @@ export interface RunOptions {
   command?: string;
   /** The backend in full (`describeBackend()`), recorded in the run's summary. */
   backendDescription?: string;
+  /** Called after every update (see TrainOptions.onStep). */
+  onStep?: (step: number, loss: number) => void;
 }
 
 function requireDataDir(config: RunConfig, what: string): string {
@@ -190,6 +192,7 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
     ...(options.backendDescription !== undefined && {
       backendDescription: options.backendDescription,
     }),
+    ...(options.onStep !== undefined && { onStep: options.onStep }),
   };
   const makeOptimizer = (stepsPerEpoch: number) =>
     createOptimizer(recipe.optimizer, {

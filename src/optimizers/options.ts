@@ -1,4 +1,4 @@
-import { UserInputError } from '../errors.js';
+import { describeValue, UserInputError } from '../errors.js';
 import { validateSchedule, type LearningRate } from '../schedules/index.js';
 
 /** Which variables weight decay skips: name patterns (regular expressions) or a predicate. */
@@ -62,7 +62,7 @@ export class OptionChecker {
 
   private fail(name: string, value: unknown, expected: string): never {
     throw new UserInputError(
-      `${this.className}: invalid ${name} ${JSON.stringify(value) ?? String(value)}: expected ${expected}`,
+      `${this.className}: invalid ${name} ${describeValue(value)}: expected ${expected}`,
     );
   }
 
@@ -238,7 +238,7 @@ export function decodeExclusion(value: unknown): WeightDecayExclusion | undefine
   const encoded = value as EncodedExclusion;
   if (encoded.encoding !== 'base64' || !Array.isArray(encoded.patterns)) {
     throw new UserInputError(
-      `Invalid saved excludeFromWeightDecay ${JSON.stringify(value)}: expected {encoding: 'base64', patterns, flags}`,
+      `Invalid saved excludeFromWeightDecay ${describeValue(value)}: expected {encoding: 'base64', patterns, flags}`,
     );
   }
   const patterns = encoded.patterns.map((p) => Buffer.from(p, 'base64').toString('utf8'));

@@ -108,6 +108,8 @@ export interface TaskAnalysis {
 
 export interface UnfinishedRun {
   dir: string;
+  /** Set when the run stopped because its metrics went non-finite (see RunData.diverged). */
+  diverged?: { epoch: number; step: number; reason: string };
   /** Epochs logged so far. */
   epochsLogged: number;
   lastStep: number | null;
@@ -403,6 +405,7 @@ export function analyzeRuns(runs: readonly RunData[], options: AnalysisOptions =
     .filter((r) => r.summary === null)
     .map((r) => ({
       dir: r.dir,
+      ...(r.diverged && { diverged: r.diverged }),
       epochsLogged: r.epochs.length,
       lastStep:
         r.steps.length + r.epochs.length === 0
@@ -412,14 +415,18 @@ export function analyzeRuns(runs: readonly RunData[], options: AnalysisOptions =
   const warnings = runs.flatMap((r) => r.warnings);
   for (const u of unfinished) {
     warnings.push(
-      `${u.dir} is unfinished (no summary.json, ${u.epochsLogged} epochs logged): left out`,
+      u.diverged
+        ? `${u.dir} diverged: ${u.diverged.reason}: left out`
+        : `${u.dir} is unfinished (no summary.json, ${u.epochsLogged} epochs logged): left out`,
     );
   }
   if (finished.length === 0) {
     throw new UserInputError(
       runs.length === 0
         ? 'No runs to report: pass the folder the compare command wrote its runs to'
-        : `None of the ${runs.length} runs has finished (no summary.json): let them finish or resume them first`,
+        : runs.every((r) => r.diverged)
+          ? `All ${runs.length} runs diverged (see their diverged.json): nothing to compare; lower the learning rate or set clipGlobalNorm`
+          : `None of the ${runs.length} runs has finished (no summary.json): let them finish or resume them first`,
     );
   }
   const byTask = new Map<string, FinishedRun[]>();

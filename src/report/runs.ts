@@ -9,7 +9,7 @@ import type {
   RunSummary,
   StepRecord,
 } from '../training/log-format.js';
-import { METRICS_FILE, SUMMARY_FILE } from '../training/log-format.js';
+import { DIVERGED_FILE, METRICS_FILE, SUMMARY_FILE } from '../training/log-format.js';
 
 /** One run folder as read from disk. */
 export interface RunData {
@@ -22,6 +22,11 @@ export interface RunData {
   finished: boolean;
   /** Problems tolerated while reading, e.g. the partial last line of a run that was killed. */
   warnings: string[];
+  /**
+   * Why the run stopped, when its metrics went non-finite (its diverged.json). Such a run has no
+   * summary; its metrics.jsonl (which may hold nulls for NaN) is not read.
+   */
+  diverged?: { epoch: number; step: number; reason: string };
 }
 
 const METRICS: readonly MetricName[] = ['accuracy', 'perplexity'];
@@ -194,6 +199,8 @@ export async function readRun(dir: string): Promise<RunData> {
       `Run folder ${dir} is not a folder: pass the folder that holds ${METRICS_FILE}`,
     );
   }
+  const divergedText = await readIfExists(path.join(dir, DIVERGED_FILE));
+  if (divergedText !== null) return readDivergedRun(dir, divergedText);
   const [metricsText, summaryText] = await Promise.all([
     readIfExists(metricsFile),
     readIfExists(summaryFile),
@@ -284,6 +291,22 @@ export async function readRun(dir: string): Promise<RunData> {
   return { dir, steps, epochs, summary, finished: summary !== null, warnings };
 }
 
+function readDivergedRun(dir: string, text: string): RunData {
+  const file = path.join(dir, DIVERGED_FILE);
+  let diverged: RunData['diverged'];
+  try {
+    const o = obj(JSON.parse(text), file);
+    diverged = {
+      epoch: num(o, 'epoch', file, { integer: true, min: 1 }),
+      step: num(o, 'step', file, { integer: true, min: 0 }),
+      reason: str(o, 'reason', file),
+    };
+  } catch (error) {
+    throw new UserInputError(`${file} is damaged (${(error as Error).message}): ${FIX}`);
+  }
+  return { dir, steps: [], epochs: [], summary: null, finished: false, warnings: [], diverged };
+}
+
 /**
  * Run folders (those holding metrics.jsonl or summary.json) at or below `root`, sorted by path.
  * Hidden folders and node_modules are skipped, and a run folder's subfolders are not searched.
@@ -306,7 +329,7 @@ export async function findRuns(root: string, maxDepth = 8): Promise<string[]> {
   async function walk(dir: string, depth: number): Promise<void> {
     const entries = await fs.readdir(dir, { withFileTypes: true });
     const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
-    if (names.has(METRICS_FILE) || names.has(SUMMARY_FILE)) {
+    if (names.has(METRICS_FILE) || names.has(SUMMARY_FILE) || names.has(DIVERGED_FILE)) {
       found.push(dir);
       return;
     }

@@ -267,6 +267,7 @@ function buildDocument(
   generatedAt: string,
   runCount: number,
 ): Block[] {
+  const divergedCount = analysis.unfinished.filter((u) => u.diverged).length;
   const blocks: Block[] = [
     { kind: 'heading', level: 1, text: 'Optimizer comparison' },
     {
@@ -277,8 +278,9 @@ function buildDocument(
         `Machine: ${meta.machine}`,
         REPRODUCIBILITY,
         `Runs: ${runCount - analysis.unfinished.length} finished` +
-          (analysis.unfinished.length > 0
-            ? `, ${analysis.unfinished.length} unfinished (left out)`
+          (divergedCount > 0 ? `, ${divergedCount} diverged (left out)` : '') +
+          (analysis.unfinished.length > divergedCount
+            ? `, ${analysis.unfinished.length - divergedCount} unfinished (left out)`
             : ''),
       ],
     },

@@ -133,6 +133,45 @@ function corrupt(file: string, what: string): never {
   );
 }
 
+const TENSOR_GROUPS: readonly string[] = ['model', 'optimizer', 'carry'];
+
+/**
+ * A valid checksum proves the bytes are the ones written, not that a writer (another version, a
+ * tool) gave the header the fields this reader uses: checked here so a bad one is a message.
+ */
+function checkHeaderShape(header: unknown, file: string): asserts header is Header {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (!isObject(header)) corrupt(file, 'its header is not a JSON object');
+  const bad = (field: string) =>
+    corrupt(file, `its header field "${field}" is missing or malformed`);
+  if (typeof header.configHash !== 'string') bad('configHash');
+  for (const field of ['step', 'epoch', 'batchInEpoch'] as const) {
+    if (!isCount(header[field])) bad(field);
+  }
+  if (!isObject(header.rng) || !('epochStart' in header.rng) || !('current' in header.rng)) {
+    bad('rng');
+  }
+  if (!isObject(header.loop)) bad('loop');
+  if (!Array.isArray(header.metrics)) bad('metrics');
+  if (!Array.isArray(header.tensors)) bad('tensors');
+  (header.tensors as unknown[]).forEach((t, i) => {
+    if (
+      !isObject(t) ||
+      !TENSOR_GROUPS.includes(t.group as string) ||
+      typeof t.name !== 'string' ||
+      !Array.isArray(t.shape) ||
+      !t.shape.every(isCount) ||
+      (t.dtype !== 'float32' && t.dtype !== 'int32') ||
+      !isCount(t.offset) ||
+      !isCount(t.length)
+    ) {
+      bad(`tensors[${i}]`);
+    }
+  });
+}
+
 /** Parses and verifies (magic, version, checksum, header) a checkpoint's bytes. */
 export function decodeCheckpoint(bytes: Uint8Array, file = '<memory>'): CheckpointState {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -151,12 +190,13 @@ export function decodeCheckpoint(bytes: Uint8Array, file = '<memory>'): Checkpoi
   }
   const headerLength = buf.readUInt32LE(12);
   if (16 + headerLength > bodyEnd) corrupt(file, 'its header length runs past the end of the file');
-  let header: Header;
+  let header: unknown;
   try {
-    header = JSON.parse(buf.toString('utf8', 16, 16 + headerLength)) as Header;
+    header = JSON.parse(buf.toString('utf8', 16, 16 + headerLength));
   } catch {
     corrupt(file, 'its header is not valid JSON');
   }
+  checkHeaderShape(header, file);
   const payloadStart = 16 + headerLength;
   const payloadLength = bodyEnd - payloadStart;
   const out: Pick<CheckpointState, TensorGroup> = { model: [], optimizer: [], carry: [] };

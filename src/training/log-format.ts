@@ -7,6 +7,8 @@
 /** The run folder's metrics log and final summary (their one definition). */
 export const METRICS_FILE = 'metrics.jsonl';
 export const SUMMARY_FILE = 'summary.json';
+/** Written instead of summary.json when a run's metrics went non-finite (see RunDivergedError). */
+export const DIVERGED_FILE = 'diverged.json';
 
 export type MetricName = 'accuracy' | 'perplexity';
 
@@ -21,6 +23,11 @@ export interface StepRecord {
   learningRate: number;
   elapsedSeconds: number;
   samplesPerSecond: number;
+  /**
+   * Updates skipped so far for a non-finite gradient (`nonFiniteGradients: 'skip'`); present when
+   * the optimizer counts them (the optimizers of this package do).
+   */
+  skippedUpdates?: number;
 }
 
 /** Logged at the end of every epoch; test metrics are measured with the true weights θ_t. */
@@ -38,6 +45,8 @@ export interface EpochRecord {
   elapsedSeconds: number;
   /** Training samples (or tokens, for language models) per second during this epoch. */
   samplesPerSecond: number;
+  /** Updates skipped so far for a non-finite gradient (see StepRecord). */
+  skippedUpdates?: number;
 }
 
 export type MetricsRecord = StepRecord | EpochRecord;
@@ -67,6 +76,8 @@ export interface RunSummary {
   secondsPerEpoch: number;
   /** Bytes the optimizer holds beyond the model's weights (state slots and prediction cache). */
   optimizerMemoryBytes: number;
+  /** Updates skipped for a non-finite gradient over the whole run (see StepRecord). */
+  skippedUpdates?: number;
   /** The full resolved configuration of the run. */
   config: Record<string, unknown>;
   versions: { package: string; tfjs: string; node: string };
@@ -78,4 +89,20 @@ export interface RunSummary {
   backendDetail?: string;
   machine: string;
   command: string;
+}
+
+/**
+ * `diverged.json`, written (instead of summary.json) when a run stops because its metrics went
+ * non-finite or its optimizer refused a non-finite gradient.
+ */
+export interface DivergedRecord {
+  label: string;
+  task: string;
+  seed: number;
+  /** Epoch in progress, and updates completed, when it stopped. */
+  epoch: number;
+  step: number;
+  /** One line: what went non-finite. */
+  reason: string;
+  skippedUpdates?: number;
 }

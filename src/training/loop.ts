@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../data/rng.js';
-import { UserInputError } from '../errors.js';
+import { RunDivergedError, UserInputError } from '../errors.js';
 import {
   getDropoutState,
   setDropoutSeed,
@@ -26,6 +26,7 @@ import {
 } from './checkpoint.js';
 import { ensureWritableDir, JsonLinesWriter, writeFileAtomic } from '../files.js';
 import type {
+  DivergedRecord,
   EpochRecord,
   EvaluationSplit,
   MetricName,
@@ -33,7 +34,7 @@ import type {
   RunSummary,
   StepRecord,
 } from './log-format.js';
-import { METRICS_FILE, SUMMARY_FILE } from './log-format.js';
+import { DIVERGED_FILE, METRICS_FILE, SUMMARY_FILE } from './log-format.js';
 import { checkProgressMode, createProgress, type ProgressMode } from './progress.js';
 
 /** One update's worth of data, prepared by a task adapter. */
@@ -177,6 +178,18 @@ export function checkTrainOptions(
   checkProgressMode(options.progress);
 }
 
+/**
+ * Updates the optimizer skipped for a non-finite gradient since it was made, when it counts them
+ * (the optimizers of this package, with `nonFiniteGradients: 'skip'`); undefined for others.
+ */
+function optimizerSkippedUpdates(optimizer: tf.Optimizer): number | undefined {
+  const count = (optimizer as unknown as { skippedUpdates?: unknown }).skippedUpdates;
+  return typeof count === 'number' ? count : undefined;
+}
+
+/** Metrics as a message shows them: NaN and ±Infinity as such, others to 4 decimals. */
+const formatMetric = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+
 /** The learning rate the next update uses, for the optimizers of this package and TF.js's own. */
 function nextLearningRate(optimizer: tf.Optimizer): number {
   const o = optimizer as unknown as { currentLearningRate?: unknown; learningRate?: unknown };
@@ -224,6 +237,8 @@ function machineDescription(): string {
 /**
  * The training loop shared by every task: epochs of updates through `optimizer.minimize`, step and
  * epoch metrics, evaluation with the true weights after each epoch, checkpoints and exact resume.
+ * A run whose epoch metrics go non-finite, or whose optimizer refuses a non-finite gradient, stops
+ * with a RunDivergedError and leaves diverged.json (not summary.json) in `outDir`.
  */
 export async function train(adapter: TaskAdapter, options: TrainOptions): Promise<TrainResult> {
   const { optimizer, epochs, model } = { ...options, model: adapter.model };
@@ -252,15 +267,24 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
   const ckptFile = out === undefined ? undefined : path.join(out, CHECKPOINT_FILE);
   const metricsFile = out === undefined ? undefined : path.join(out, METRICS_FILE);
   const summaryFile = out === undefined ? undefined : path.join(out, SUMMARY_FILE);
+  const divergedFile = out === undefined ? undefined : path.join(out, DIVERGED_FILE);
   let state: CheckpointState | undefined;
   if (out !== undefined) {
     ensureWritableDir(out);
+    if (options.resume && fs.existsSync(divergedFile!)) {
+      // Resuming would replay the same updates into the same non-finite metrics.
+      throw new UserInputError(
+        `outDir ${JSON.stringify(out)} holds a run that diverged (${DIVERGED_FILE}): change the settings (e.g. a lower learning rate) and train into another folder, or pass overwrite to start afresh there`,
+      );
+    }
     if (options.resume && fs.existsSync(ckptFile!)) {
       state = loadCheckpoint(ckptFile!);
       if (state.configHash !== hash) refuseOtherEpochCount(summaryFile!, epochs, out);
       validateCheckpoint(state, { configHash: hash, model: modelVariableSpecs(model) }, ckptFile);
     } else if (!options.resume && !options.overwrite) {
-      const existing = [ckptFile!, metricsFile!, summaryFile!].filter((f) => fs.existsSync(f));
+      const existing = [ckptFile!, metricsFile!, summaryFile!, divergedFile!].filter((f) =>
+        fs.existsSync(f),
+      );
       if (existing.length > 0) {
         throw new UserInputError(
           `outDir ${JSON.stringify(out)} already holds a run (${existing.map((f) => path.basename(f)).join(', ')}): pass resume to continue it, overwrite to replace it, or choose another folder`,
@@ -280,6 +304,10 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
   let acc = freshEpoch();
   let elapsedBefore = 0;
   let resumedMidEpoch = false;
+  // Skipped updates: those of earlier sessions (from the checkpoint) plus the optimizer's count
+  // since this session began (an optimizer's counter is not part of its saved state).
+  let skippedBefore = 0;
+  const skippedAtStart = optimizerSkippedUpdates(optimizer);
 
   if (state) {
     await restoreOptimizer(optimizer, state.optimizer, model);
@@ -287,9 +315,10 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
     setDropoutState(state.dropout as DropoutState);
     ({ step, epoch, batchInEpoch } = state);
     records = state.metrics;
-    const { elapsedSeconds, ...epochAcc } = state.loop;
+    const { elapsedSeconds, skippedUpdates, ...epochAcc } = state.loop;
     acc = { ...acc, ...epochAcc };
     elapsedBefore = elapsedSeconds ?? 0;
+    skippedBefore = skippedUpdates ?? 0;
     epochStartRng = state.rng.epochStart;
     rng = Rng.fromState(state.rng.current as number[]);
     resumedMidEpoch = batchInEpoch > 0;
@@ -306,10 +335,40 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
     if (out !== undefined) {
       fs.rmSync(summaryFile!, { force: true });
       fs.rmSync(ckptFile!, { force: true });
+      fs.rmSync(divergedFile!, { force: true });
     }
   }
   // metrics.jsonl is rewritten from the checkpoint's records: lines written after it are dropped.
   const writer = metricsFile === undefined ? undefined : new JsonLinesWriter(metricsFile, records);
+
+  const skipped = (): number | undefined => {
+    const now = optimizerSkippedUpdates(optimizer);
+    return now === undefined ? undefined : skippedBefore + now - (skippedAtStart ?? 0);
+  };
+  const withSkipped = () => {
+    const count = skipped();
+    return count === undefined ? {} : { skippedUpdates: count };
+  };
+  /** Records why the run stopped (diverged.json, in place of summary.json) and returns the error. */
+  const diverged = (reason: string, cause?: unknown): RunDivergedError => {
+    if (divergedFile !== undefined) {
+      const record: DivergedRecord = {
+        label: options.label ?? optimizer.getClassName(),
+        task: options.task ?? adapter.task,
+        seed: options.seed,
+        epoch,
+        step,
+        reason,
+        ...withSkipped(),
+      };
+      writeFileAtomic(divergedFile, JSON.stringify(record, null, 2) + '\n');
+    }
+    const where = out === undefined ? '' : ` (recorded in ${divergedFile})`;
+    return new RunDivergedError(
+      `The run diverged: ${reason}${where}`,
+      cause === undefined ? undefined : { cause },
+    );
+  };
 
   const sessionStart = performance.now();
   const elapsed = () => elapsedBefore + (performance.now() - sessionStart) / 1000;
@@ -327,7 +386,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
       batchInEpoch: atBatch,
       rng: { epochStart: epochStartRng, current: rng.getState() },
       dropout: getDropoutState(),
-      loop: { ...acc, elapsedSeconds: elapsed() },
+      loop: { ...acc, elapsedSeconds: elapsed(), skippedUpdates: skipped() ?? 0 },
       metrics: records,
       model: await captureModel(model),
       optimizer: await captureOptimizer(optimizer, model),
@@ -354,6 +413,12 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
         let lossTensor: tf.Scalar | null;
         try {
           lossTensor = optimizer.minimize(batch.loss, true, variables);
+        } catch (error) {
+          // The optimizer refused a non-finite gradient ('throw'): a divergence like any other.
+          if (error instanceof Error && error.name === 'NonFiniteGradientError') {
+            throw diverged(`update ${step + 1} (epoch ${epoch}): ${error.message}`, error);
+          }
+          throw error;
         } finally {
           batch.finish();
         }
@@ -377,11 +442,17 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
             learningRate,
             elapsedSeconds: elapsed(),
             samplesPerSecond: lastLogSamples / Math.max((now - lastLogTime) / 1000, 1e-9),
+            ...withSkipped(),
           } satisfies StepRecord);
           lastLogTime = now;
           lastLogSamples = 0;
         }
-        progress.update(step, { epoch, loss, rate: batch.size / Math.max(seconds, 1e-9) });
+        progress.update(step, {
+          epoch,
+          loss,
+          rate: batch.size / Math.max(seconds, 1e-9),
+          skipped: skipped() ?? 0,
+        });
         if (options.onStep) await options.onStep(step, loss);
         if (checkpointEvery > 0 && step % checkpointEvery === 0) {
           await checkpoint(epoch, batchInEpoch);
@@ -400,11 +471,28 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
         epochSeconds: acc.epochSeconds,
         elapsedSeconds: elapsed(),
         samplesPerSecond: acc.epochSamples / Math.max(acc.epochSeconds, 1e-9),
+        ...withSkipped(),
       };
       append(record);
+      const skippedNote = record.skippedUpdates ? `, ${record.skippedUpdates} updates skipped` : '';
       progress.log(
-        `epoch ${epoch}/${epochs}: train loss ${record.trainLoss.toFixed(4)}, ${adapter.evaluatedOn} loss ${record.testLoss.toFixed(4)}, ${adapter.metric} ${record.testMetric.toFixed(4)}, ${Math.round(record.samplesPerSecond)} ${adapter.unit}/s`,
+        `epoch ${epoch}/${epochs}: train loss ${formatMetric(record.trainLoss)}, ${adapter.evaluatedOn} loss ${formatMetric(record.testLoss)}, ${adapter.metric} ${formatMetric(record.testMetric)}, ${Math.round(record.samplesPerSecond)} ${adapter.unit}/s${skippedNote}`,
       );
+      const nonFinite = (
+        [
+          ['train loss', record.trainLoss],
+          [`${adapter.evaluatedOn} loss`, record.testLoss],
+          [adapter.metric, record.testMetric],
+        ] as const
+      ).filter(([, value]) => !Number.isFinite(value));
+      if (nonFinite.length > 0) {
+        const skippedPart = record.skippedUpdates
+          ? ` (${record.skippedUpdates} of ${step} updates were skipped for a non-finite gradient)`
+          : '';
+        throw diverged(
+          `after epoch ${epoch} (update ${step}) the ${nonFinite.map(([name, value]) => `${name} is ${value}`).join(', ')}${skippedPart}: lower the learning rate or set clipGlobalNorm`,
+        );
+      }
       if (options.onEpochEnd) await options.onEpochEnd(record);
       // The epoch-end checkpoint describes the start of the next epoch.
       acc = freshEpoch();
@@ -417,6 +505,8 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
   }
 
   const summary = buildSummary(options, adapter, config, records, step, elapsed());
+  const skippedTotal = skipped();
+  if (skippedTotal !== undefined) summary.skippedUpdates = skippedTotal;
   summary.optimizerMemoryBytes = await optimizerMemoryBytes(optimizer, variables);
   if (summaryFile !== undefined)
     writeFileAtomic(summaryFile, JSON.stringify(summary, null, 2) + '\n');

@@ -9,7 +9,11 @@ export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 
 export interface ProgressDisplay {
   start(totalSteps: number, step: number, epoch: number): void;
-  update(step: number, fields: { epoch: number; loss: number; rate: number }): void;
+  /** `skipped`: updates skipped so far for a non-finite gradient (shown when > 0). */
+  update(
+    step: number,
+    fields: { epoch: number; loss: number; rate: number; skipped?: number },
+  ): void;
   /** A line that must stay visible (an epoch's results). */
   log(line: string): void;
   stop(): void;
@@ -24,6 +28,9 @@ export function checkProgressMode(mode: unknown): ProgressMode {
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
+/** The loss, with a warning when updates were skipped (their gradients were not finite). */
+const lossText = (loss: number, skipped = 0) =>
+  skipped > 0 ? `${fmt(loss)} (${skipped} updates skipped: non-finite gradients)` : fmt(loss);
 
 /** Writes to `stream` (stderr by default, so stdout stays clean for results). */
 export function createProgress(
@@ -44,12 +51,12 @@ export function createProgress(
         total = totalSteps;
         lastTime = Date.now();
       },
-      update(step, { epoch, loss, rate }) {
+      update(step, { epoch, loss, rate, skipped }) {
         // At most one line every 10% of the run or every 5 seconds: readable in a log file.
         const now = Date.now();
         if (step - lastPrinted >= Math.max(1, Math.ceil(total / 10)) || now - lastTime >= 5000) {
           stream.write(
-            `step ${step}/${total} epoch ${epoch} loss ${fmt(loss)} ${Math.round(rate)} ${unit}/s\n`,
+            `step ${step}/${total} epoch ${epoch} loss ${lossText(loss, skipped)} ${Math.round(rate)} ${unit}/s\n`,
           );
           lastPrinted = step;
           lastTime = now;
@@ -81,8 +88,8 @@ export function createProgress(
       total = totalSteps;
       current = step;
     },
-    update(step, { epoch, loss, rate }) {
-      bar.update(step, { epoch, loss: fmt(loss), rate: Math.round(rate) });
+    update(step, { epoch, loss, rate, skipped }) {
+      bar.update(step, { epoch, loss: lossText(loss, skipped), rate: Math.round(rate) });
       current = step;
     },
     log(line) {

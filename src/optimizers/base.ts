@@ -167,7 +167,8 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   memoryBytes(variables?: readonly tf.Variable[]): number {
     let bytes = 0;
     for (const slots of this.state.values()) for (const s of slots) bytes += s.size * 4;
-    if (this.predictionSteps > 0 && variables) for (const v of variables) bytes += v.size * 4;
+    const shifted = this.predictionSteps > 0 || this.rule.gradientPoint !== undefined;
+    if (shifted && variables) for (const v of variables) bytes += v.size * 4;
     return bytes;
   }
 
@@ -178,7 +179,8 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   ): tf.Scalar | null {
     const variables = trainableVariables(varList);
     const completed = this.iterations;
-    const predicting = this.predictionSteps > 0 && completed > 0;
+    const predicting =
+      (this.predictionSteps > 0 || this.rule.gradientPoint !== undefined) && completed > 0;
     const fused = this.fusedStep(variables, true);
 
     // tf ops: θ_t is kept by reference: TF.js tensors are immutable, so a clone shares the buffer
@@ -266,6 +268,10 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     for (const v of variables) {
       const slots = this.state.get(v.name);
       if (!slots) continue; // no state yet for this variable: θ̂ = θ
+      if (this.rule.gradientPoint) {
+        v.assign(this.rule.gradientPoint(v, slots, completed));
+        continue;
+      }
       const { a, b } = predictionCoefficients(
         this.common.prediction,
         lrs,

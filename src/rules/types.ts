@@ -30,6 +30,12 @@ export interface Rule {
   ): { theta: tf.Tensor; state: tf.Tensor[] };
   /** Δθ from the current state after `completed` (≥ 1) updates. Never changes the state. */
   direction(state: readonly tf.Tensor[], completed: number): tf.Tensor;
+  /**
+   * Where the gradient is taken, for a rule that takes it away from the weights the variables hold
+   * (Schedule-Free: y between x and z). Such a rule has no weight prediction. Called after
+   * `completed` (≥ 1) updates; before the first, the gradient is taken at θ.
+   */
+  gradientPoint?(theta: tf.Tensor, state: readonly tf.Tensor[], completed: number): tf.Tensor;
 }
 
 /** Slot `name` of `state`, for rules whose slot layout depends on their options. */

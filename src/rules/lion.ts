@@ -1,0 +1,35 @@
+import type * as tf from '@tensorflow/tfjs';
+import { applyWeightDecay, type Rule, type UpdateContext } from './types.js';
+
+export interface LionRuleOptions {
+  beta1: number;
+  beta2: number;
+}
+
+/**
+ * Lion (Chen et al. 2023) exactly as lucidrains/lion-pytorch (lion_pytorch/lion_pytorch.py at
+ * 05258c934a4e69af6e897a2d614e23e9b8c0ca4c, `update_fn`): θ ← θ·(1 − ηλ);
+ * θ ← θ − η·sign(β1·m + (1 − β1)·g); m ← β2·m + (1 − β2)·g. Weight decay is always decoupled.
+ *
+ * Direction (for prediction): sign(m), the update's sign with its gradient term taken from m (the
+ * next gradient is not known before θ̂): sign(β1·m + (1 − β1)·m).
+ */
+export function lionRule(o: LionRuleOptions): Rule {
+  return {
+    slots: ['m'],
+    decoupledWeightDecay: true,
+    update(theta, grad, state, ctx: UpdateContext) {
+      const [m0] = state as tf.Tensor[];
+      const { theta: p } = applyWeightDecay(theta, grad, ctx, true);
+      const update = m0!
+        .mul(o.beta1)
+        .add(grad.mul(1 - o.beta1))
+        .sign();
+      const m = m0!.mul(o.beta2).add(grad.mul(1 - o.beta2));
+      return { theta: p.sub(update.mul(ctx.learningRate)), state: [m] };
+    },
+    direction(state) {
+      return state[0]!.sign();
+    },
+  };
+}

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { nadamFusedKernel, withFusedKernel } from '../kernels/fused/index.js';
 import { applyWeightDecay, type Rule, type UpdateContext } from './types.js';
 
 export interface NAdamRuleOptions {
@@ -53,6 +54,8 @@ export class NAdamMomentum {
  *
  * Direction (for prediction): the last update's step with its gradient term taken from m, since the
  * next gradient is not known before θ̂: [(1−μ_t)/(1−Π_t) + μ_{t+1}/(1−Π_t·μ_{t+1})]·m/d.
+ *
+ * The same math as single-pass loops (`kernels/fused/nadam.ts`) runs on the cpu and wasm backends.
  */
 export function nadamRule(o: NAdamRuleOptions): Rule {
   const momentum = new NAdamMomentum(o.beta1, o.momentumDecay);
@@ -61,7 +64,7 @@ export function nadamRule(o: NAdamRuleOptions): Rule {
       .div(1 - o.beta2 ** t)
       .sqrt()
       .add(o.epsilon);
-  return {
+  const rule: Rule = {
     slots: ['m', 'v'],
     decoupledWeightDecay: o.decoupledWeightDecay,
     update(theta, grad, state, ctx: UpdateContext) {
@@ -81,4 +84,5 @@ export function nadamRule(o: NAdamRuleOptions): Rule {
       return m!.mul(c.onGrad + c.onMomentum).div(denominator(v!, completed));
     },
   };
+  return withFusedKernel(rule, nadamFusedKernel(o));
 }

@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup-node.ts'],
     // TF.js keeps one global engine per process: run each test file in its own fork.
     pool: 'forks',
     // Test files run side by side (one per core): one native thread each, so OpenBLAS's and the

@@ -6,3 +6,10 @@
 export class UserInputError extends Error {
   override name = 'UserInputError';
 }
+
+/** Throws a UserInputError unless `value` is an integer >= 1 (batch sizes, counts, widths). */
+export function checkPositiveInt(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new UserInputError(`${what} must be a positive integer, got ${String(value)}`);
+  }
+}

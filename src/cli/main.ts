@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import '../node.js'; // the Node entry: registers the native addon
 import { UserInputError } from '../errors.js';
 import { NonFiniteGradientError } from '../optimizers/index.js';
 import { buildProgram } from './program.js';

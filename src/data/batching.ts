@@ -1,15 +1,9 @@
-import { UserInputError } from '../errors.js';
+import { checkPositiveInt, UserInputError } from '../errors.js';
 import { Rng } from './rng.js';
 import type { ImageSplit } from './types.js';
 
 // Batches are plain typed arrays, not tensors: nothing here can leak GPU/wasm memory, and the
 // training loop makes (and disposes) the tensors it needs with tf.tensor(x, [size, h, w, c]).
-
-function checkPositiveInt(value: number, name: string): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new UserInputError(`${name} must be a positive integer, got ${String(value)}`);
-  }
-}
 
 function checkImageShape(shape: readonly number[], what: string): [number, number, number] {
   if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {

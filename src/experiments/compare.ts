@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserInputError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
-import { SUMMARY_FILE } from '../training/loop.js';
+import { SUMMARY_FILE } from '../training/log-format.js';
 import { comparisonCells, resolveRun, type Overrides, type RunConfig } from './config.js';
 
 export const SWEEP_FILE = 'sweep.json';

@@ -3,10 +3,9 @@
  * has installed it, else wasm with the training kernels registered, else cpu with its kernels.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UserInputError } from '../errors.js';
+import { accelerator, acceleratorUnavailableReason } from '../accelerator.js';
 import { registerCpuTrainingKernels } from './cpu.js';
-import { nativeKernels, nativeUnavailableReason } from './native.js';
 import { registerWasmTrainingKernels } from './wasm.js';
 
 export type BackendPreference = 'auto' | 'wasm' | 'cpu' | 'tensorflow';
@@ -25,7 +24,19 @@ async function tryTensorflow(): Promise<boolean> {
   }
 }
 
+/**
+ * The wasm backend's module once `selectBackend` has loaded it. Imported on demand: importing it
+ * registers the wasm backend above cpu, so a user who never asks for it would find TF.js's
+ * default backend uninitialised ("await tf.ready()") after merely importing this package.
+ */
+let wasmModule: typeof import('@tensorflow/tfjs-backend-wasm') | undefined;
+
 async function tryWasm(): Promise<boolean> {
+  try {
+    wasmModule ??= await import('@tensorflow/tfjs-backend-wasm');
+  } catch {
+    return false;
+  }
   registerWasmTrainingKernels();
   try {
     return await tf.setBackend('wasm');
@@ -80,11 +91,14 @@ export function describeBackend(): string {
   if (name === 'wasm') {
     const simd = tf.env().getFlags()['WASM_HAS_SIMD_SUPPORT'];
     const simdText = simd === undefined ? 'SIMD unknown' : simd ? 'SIMD on' : 'SIMD off';
-    const threads = getThreadsCount();
-    text = `wasm (${simdText}, ${threads} thread${threads === 1 ? '' : 's'})`;
+    // Unknown when the user loaded the wasm backend themselves rather than through selectBackend.
+    const threads = wasmModule?.getThreadsCount();
+    const threadText =
+      threads === undefined ? '' : `, ${threads} thread${threads === 1 ? '' : 's'}`;
+    text = `wasm (${simdText}${threadText})`;
   }
-  const native = nativeKernels();
-  if (native === null) return `${text}, native addon off: ${nativeUnavailableReason() ?? ''}`;
+  const native = accelerator();
+  if (native === null) return `${text}, native addon off: ${acceleratorUnavailableReason() ?? ''}`;
   const threads = native.threads();
   const scope = name === 'wasm' ? 'matmul, conv and Adam steps' : 'Adam steps';
   return `${text} + native addon (${scope}; ${threads} thread${threads === 1 ? '' : 's'})`;

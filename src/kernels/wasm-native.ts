@@ -10,7 +10,7 @@ import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
 import { RELU_GRAD } from './relu-grad.js';
-import type { NativeKernels } from './native.js';
+import type { NativeKernels } from '../accelerator.js';
 import { replaceKernels } from './replace.js';
 import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
 

@@ -7,7 +7,7 @@
  * kernels here fill those gaps using the backend's own XNNPACK matmul and transpose.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernels } from './native.js';
+import { accelerator } from '../accelerator.js';
 import { RELU_GRAD, registerReluGradient, reluGradInto } from './relu-grad.js';
 import { replaceKernels } from './replace.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
@@ -584,7 +584,7 @@ export function registerWasmTrainingKernels(): void {
   });
   // With the native addon, matmuls and convolutions move to OpenBLAS on all cores; the kernels
   // above stay as their fallback for the cases the addon does not cover.
-  const native = nativeKernels();
+  const native = accelerator();
   if (native) registerNativeWasmKernels(native);
   registerReluGradient();
   registered = true;

@@ -7,12 +7,7 @@ export function checkSeed(seed: number, what = 'seed'): void {
   }
 }
 
-/** Throws a UserInputError unless `value` is an integer >= 1. */
-export function checkPositiveInt(value: number, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new UserInputError(`${what} must be a positive integer, got ${value}`);
-  }
-}
+export { checkPositiveInt } from '../errors.js';
 
 /** Throws a UserInputError unless 0 <= rate < 1. */
 export function checkRate(rate: number, what: string): void {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamFusedKernels } from '../kernels/fused/adam.js';
 import { adamRule } from '../rules/adam.js';
 import { COMMON_OPTION_NAMES, resolveCommonOptions, WeightPredictionOptimizer } from './base.js';
 import { OptionChecker, type CommonOptions } from './options.js';
@@ -29,10 +30,14 @@ export class Adam extends WeightPredictionOptimizer {
     const epsilon = check.number('epsilon', 1e-8, { min: 0 });
     const amsgrad = check.boolean('amsgrad', false);
     const common = resolveCommonOptions(check, { learningRate: 1e-3, weightDecay: 0 }, false);
-    super(
-      common,
-      adamRule({ beta1: betas[0], beta2: betas[1], epsilon, amsgrad, decoupledWeightDecay: false }),
-    );
+    const rule = {
+      beta1: betas[0],
+      beta2: betas[1],
+      epsilon,
+      amsgrad,
+      decoupledWeightDecay: false,
+    };
+    super(common, adamRule(rule), adamFusedKernels(rule));
     this.betas = betas;
     this.epsilon = epsilon;
     this.amsgrad = amsgrad;

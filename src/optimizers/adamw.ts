@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamFusedKernels } from '../kernels/fused/adam.js';
 import { adamRule } from '../rules/adam.js';
 import { COMMON_OPTION_NAMES, resolveCommonOptions, WeightPredictionOptimizer } from './base.js';
 import { OptionChecker, type CommonOptions } from './options.js';
@@ -33,10 +34,8 @@ export class AdamW extends WeightPredictionOptimizer {
     const epsilon = check.number('epsilon', 1e-8, { min: 0 });
     const amsgrad = check.boolean('amsgrad', false);
     const common = resolveCommonOptions(check, { learningRate: 1e-3, weightDecay: 1e-2 }, true);
-    super(
-      common,
-      adamRule({ beta1: betas[0], beta2: betas[1], epsilon, amsgrad, decoupledWeightDecay: true }),
-    );
+    const rule = { beta1: betas[0], beta2: betas[1], epsilon, amsgrad, decoupledWeightDecay: true };
+    super(common, adamRule(rule), adamFusedKernels(rule));
     this.betas = betas;
     this.epsilon = epsilon;
     this.amsgrad = amsgrad;

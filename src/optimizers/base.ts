@@ -1,12 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../errors.js';
-import { FusedSteps, fusedKernelOf, type FusedStep } from '../kernels/fused/index.js';
-import { nativeKernels } from '../kernels/native.js';
 import {
-  predictedLearningRates,
-  predictionCoefficients,
+  coefficientsAfter,
+  MAX_PREDICTION_STEPS,
   type PredictionConfig,
 } from '../prediction/coefficients.js';
+import type { FusedKernels } from '../prediction/fused/types.js';
+import {
+  OPTIMIZER_KERNELS,
+  StepEngine,
+  type OptimizerKernel,
+  type StepStrategy,
+} from '../prediction/step.js';
 import { resolveLearningRate, type LearningRate, type Schedule } from '../schedules/index.js';
 import type { Rule } from '../rules/types.js';
 import {
@@ -52,7 +57,7 @@ export function resolveCommonOptions(
   decoupledWeightDecay: boolean,
 ): ResolvedCommonOptions {
   const prediction: PredictionConfig = {
-    steps: check.integer('predictionSteps', 0, 0),
+    steps: check.integer('predictionSteps', 0, 0, MAX_PREDICTION_STEPS),
     includeWeightDecay: check.boolean('includeWeightDecay', false),
     scheduleAware: check.boolean('scheduleAware', false),
   };
@@ -74,21 +79,19 @@ export function resolveCommonOptions(
 
 export { COMMON_OPTION_NAMES };
 
-/** Which implementation runs an optimizer step (see `WeightPredictionOptimizer.kernel`). */
-export type OptimizerKernel = 'auto' | 'fused' | 'tfjs';
-const KERNELS: readonly OptimizerKernel[] = ['auto', 'fused', 'tfjs'];
+export type { OptimizerKernel };
 
 /**
  * The base of every optimizer in this package. It owns what is common to all of them, so each
- * optimizer class is only its options and its rule:
- * - `minimize` with weight prediction: keep θ_t aside, put θ̂ = a·θ_t − b·Δθ in the variables,
- *   take the loss and the gradient at θ̂ (the loss function runs exactly once), restore θ_t
- *   bit for bit, update θ_t;
- * - per-variable state slots keyed by variable name, created lazily;
+ * optimizer class is only its options, its rule and the rule's fused loops:
+ * - `minimize` with weight prediction, one straight line: θ̂ into the variables, the loss and
+ *   gradient at θ̂ (the loss function runs exactly once), θ_t back bit for bit, the update of θ_t
+ *   (the mechanics live in src/prediction/step.ts, which also picks the implementation);
+ * - per-variable state slots keyed by variable name, created lazily, and the rule's host state;
  * - gradient clipping, the non-finite policy, weight-decay exclusion;
  * - `getWeights`/`setWeights` (the whole state) and `getConfig` (every option, prediction included).
  *
- * Outside `minimize` the variables always hold the true weights θ_t.
+ * Outside `minimize` the variables always hold the true weights θ_t (the rule's evaluation weights).
  */
 export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   /** Number of updates skipped because a gradient was not finite (`nonFiniteGradients: 'skip'`). */
@@ -97,20 +100,27 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   protected readonly schedule: Schedule;
   private readonly decays: (name: string) => boolean;
   private readonly state = new Map<string, tf.Variable[]>();
-  /** The rule's single-pass loops and their θ_t caches; undefined when the rule has none. */
-  private readonly fused: FusedSteps | undefined;
+  private readonly steps: StepEngine;
   private kernel_: OptimizerKernel = 'auto';
+  private disposed = false;
 
+  /** `fusedKernels`: the rule's single-pass loops, when it has them (see src/prediction/step.ts). */
   protected constructor(
     protected readonly common: ResolvedCommonOptions,
     protected readonly rule: Rule,
+    fusedKernels?: FusedKernels,
   ) {
     super();
+    if (common.prediction.steps > 0 && (!rule.direction || rule.gradientPoint)) {
+      throw new UserInputError(
+        `${this.getClassName()}: predictionSteps must be 0: ${rule.noPredictionReason ?? 'this optimizer has no update direction to predict along'}`,
+      );
+    }
     this.schedule = resolveLearningRate(common.learningRate);
     const excluded = exclusionPredicate(common.excludeFromWeightDecay);
     this.decays = (name) => !excluded(name);
-    const kernel = fusedKernelOf(rule);
-    this.fused = kernel && new FusedSteps(kernel);
+    this.steps = new StepEngine(rule, fusedKernels);
+    rule.host?.load(undefined);
   }
 
   /**
@@ -120,8 +130,8 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
    *   spare buffer per variable allocated once; other rules and backends use tf ops.
    * - `'tfjs'`: always tf ops (the reference the fused loops are tested against).
    * - `'auto'` (default): fused on the cpu backend, where even the JS loops measured 27–37× faster
-   *   than tf ops; on wasm only when the native addon is loaded (src/kernels/native.ts), since the
-   *   JS loops measured no faster there than TF.js's own kernels.
+   *   than tf ops; on wasm only when the native addon is registered (src/kernels/accelerator.ts),
+   *   since the JS loops measured no faster there than TF.js's own kernels.
    * All compute the same math with the same float64 scalars and agree to float32 rounding. Not
    * part of `getConfig`: it changes how, not what, the optimizer computes.
    *
@@ -135,9 +145,9 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   }
 
   set kernel(value: OptimizerKernel) {
-    if (!KERNELS.includes(value)) {
+    if (!OPTIMIZER_KERNELS.includes(value)) {
       throw new UserInputError(
-        `${this.getClassName()}: kernel ${JSON.stringify(value)} is not one of ${KERNELS.map((k) => `'${k}'`).join(', ')}; use 'auto' (fused loops on cpu, and on wasm with the native addon), 'fused' (fused loops on cpu and wasm) or 'tfjs' (tf ops everywhere)`,
+        `${this.getClassName()}: kernel ${JSON.stringify(value)} is not one of ${OPTIMIZER_KERNELS.map((k) => `'${k}'`).join(', ')}; use 'auto' (fused loops on cpu, and on wasm with the native addon), 'fused' (fused loops on cpu and wasm) or 'tfjs' (tf ops everywhere)`,
       );
     }
     this.kernel_ = value;
@@ -167,47 +177,42 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   memoryBytes(variables?: readonly tf.Variable[]): number {
     let bytes = 0;
     for (const slots of this.state.values()) for (const s of slots) bytes += s.size * 4;
-    const shifted = this.predictionSteps > 0 || this.rule.gradientPoint !== undefined;
-    if (shifted && variables) for (const v of variables) bytes += v.size * 4;
+    if (this.movesGradientPoint() && variables) for (const v of variables) bytes += v.size * 4;
     return bytes;
   }
 
+  /**
+   * Takes the gradient of `f` at the predicted weights θ̂ (or the rule's gradient point) and
+   * updates the true weights with it. Without `varList`, as TF.js's own optimizers do: every
+   * trainable variable that the loss depends on.
+   */
   override minimize(
     f: () => tf.Scalar,
     returnCost = false,
     varList?: tf.Variable[],
   ): tf.Scalar | null {
-    const variables = trainableVariables(varList);
-    const completed = this.iterations;
-    const predicting =
-      (this.predictionSteps > 0 || this.rule.gradientPoint !== undefined) && completed > 0;
-    const fused = this.fusedStep(variables, true);
-
-    // tf ops: θ_t is kept by reference: TF.js tensors are immutable, so a clone shares the buffer
-    // and assigning it back restores θ_t bit for bit with no copy. Fused: θ_t and θ̂ trade buffers
-    // (FusedSteps), and the update trades them back before it runs in place.
-    const cache = predicting && !fused ? variables.map((v) => tf.keep(v.clone())) : [];
+    this.assertUsable('minimize');
+    const candidates = trainableVariables(varList);
+    const step = this.steps.select(this.kernel_, candidates, true);
     let value: tf.Scalar;
     let grads: tf.NamedTensorMap;
     try {
-      if (predicting) this.writePredictedWeights(variables, completed, fused);
-      ({ value, grads } = tf.variableGrads(f, variables));
-    } catch (error) {
-      fused?.restore();
-      throw error;
+      if (this.movesGradientPoint() && this.iterations > 0) this.predict(candidates, step);
+      ({ value, grads } = tf.variableGrads(f, candidates));
     } finally {
-      cache.forEach((theta, i) => {
-        variables[i]!.assign(theta);
-        theta.dispose();
-      });
+      step.restore();
     }
+    // Without a var list only the variables the loss reached are updated (tf.train's behaviour);
+    // with one, each listed variable must have a gradient (`update` says which has none).
+    const variables =
+      varList === undefined ? candidates.filter((v) => grads[v.name] !== undefined) : candidates;
     try {
-      this.update(variables, grads, fused);
+      this.update(variables, grads, step);
     } catch (error) {
       value.dispose();
       throw error;
     } finally {
-      fused?.restore(); // θ_t back in every variable whose update did not run (skipped, threw)
+      step.restore(); // θ_t back in every variable whose update did not run (skipped, threw)
       tf.dispose(grads);
     }
     if (returnCost) return value;
@@ -220,6 +225,7 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
    * taken, which only `minimize` has). The caller keeps ownership of the gradients.
    */
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    this.assertUsable('applyGradients');
     const grads: tf.NamedTensorMap = Array.isArray(variableGradients)
       ? Object.fromEntries(variableGradients.map((g) => [g.name, g.tensor]))
       : variableGradients;
@@ -229,67 +235,30 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
       if (!v) throw new UserInputError(`applyGradients: no variable named "${name}" exists`);
       return v;
     });
-    this.update(variables, grads, this.fusedStep(variables, false));
+    this.update(variables, grads, this.steps.select(this.kernel_, variables, false));
   }
 
-  /**
-   * The one place a step's implementation is picked: the rule's fused loops when it has them, the
-   * kernel asks for them on this backend, and the variables suit them; null for tf ops.
-   * `scratchGradients`: the gradients are this step's own (minimize frees them after the update).
-   */
-  private fusedStep(
-    variables: readonly tf.Variable[],
-    scratchGradients: boolean,
-  ): FusedStep | null {
-    if (this.kernel_ === 'tfjs' || !this.fused) return null;
-    if (this.kernel_ === 'auto' && tf.getBackend() !== 'cpu' && nativeKernels() === null) {
-      return null;
-    }
-    return this.fused.stepOn(variables, { scratchGradients });
+  /** True when the gradient is taken away from θ_t: a prediction, or the rule's own point. */
+  private movesGradientPoint(): boolean {
+    return this.common.prediction.steps > 0 || this.rule.gradientPoint !== undefined;
   }
 
-  private writePredictedWeights(
-    variables: readonly tf.Variable[],
-    completed: number,
-    fused: FusedStep | null,
-  ): void {
-    const lrs = predictedLearningRates(this.common.prediction, this.schedule, completed);
-    // The fused loops make no tensors to collect, so they need no tidy scope.
-    if (fused) this.predictEach(variables, lrs, completed, fused);
-    else tf.tidy(() => this.predictEach(variables, lrs, completed, null));
-  }
-
-  private predictEach(
-    variables: readonly tf.Variable[],
-    lrs: readonly number[],
-    completed: number,
-    fused: FusedStep | null,
-  ): void {
+  /** θ̂ into every variable that has state (one without has never been updated: θ̂ = θ). */
+  private predict(variables: readonly tf.Variable[], step: StepStrategy): void {
+    const completed = this.iterations;
+    const coefficients = coefficientsAfter(this.common.prediction, this.schedule, completed);
     for (const v of variables) {
       const slots = this.state.get(v.name);
-      if (!slots) continue; // no state yet for this variable: θ̂ = θ
-      if (this.rule.gradientPoint) {
-        v.assign(this.rule.gradientPoint(v, slots, completed));
-        continue;
-      }
-      const { a, b } = predictionCoefficients(
-        this.common.prediction,
-        lrs,
-        this.weightDecayFor(v.name),
-      );
-      if (fused) {
-        fused.predict(v, slots, { a, b, completed });
-        continue;
-      }
-      const direction = this.rule.direction(slots, completed);
-      v.assign((a === 1 ? v : v.mul(a)).sub(direction.mul(b)));
+      if (!slots) continue;
+      const { a, b } = coefficients(this.weightDecayFor(v.name));
+      step.predict(v, slots, { a, b, completed });
     }
   }
 
   private update(
     variables: readonly tf.Variable[],
     grads: tf.NamedTensorMap,
-    fused: FusedStep | null,
+    step: StepStrategy,
   ): void {
     const missing = variables.filter((v) => grads[v.name] === undefined).map((v) => v.name);
     if (missing.length > 0) {
@@ -297,32 +266,23 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
         `${this.getClassName()}: no gradient for variable(s) ${missing.map((n) => `"${n}"`).join(', ')}: they do not influence the loss. Leave them out of varList or make them non-trainable.`,
       );
     }
-    const scale = this.gradientScale(variables, grads, fused);
+    const scale = this.gradientScale(variables, grads, step);
     if (scale === null) return;
-    const step = this.iterations + 1;
-    const learningRate = this.schedule(step - 1);
-    // The fused loops prepare the next step's θ̂ in the update's own pass (see FusedSteps).
-    const nextLrs =
-      fused && this.predictionSteps > 0
-        ? predictedLearningRates(this.common.prediction, this.schedule, step)
+    const t = this.iterations + 1;
+    const learningRate = this.schedule(t - 1);
+    const stepScalars = this.rule.host?.beginStep(t, learningRate);
+    // The fused loops prepare the next step's θ̂ in the update's own pass (prediction/fused/).
+    const next =
+      this.common.prediction.steps > 0
+        ? coefficientsAfter(this.common.prediction, this.schedule, t)
         : null;
     tf.tidy(() => {
       for (const v of variables) {
         const slots = this.slotsFor(v);
         const weightDecay = this.weightDecayFor(v.name);
-        const ctx = { step, learningRate, weightDecay };
-        if (fused) {
-          const next = nextLrs && {
-            ...predictionCoefficients(this.common.prediction, nextLrs, weightDecay),
-            completed: step,
-          };
-          fused.update(v, grads[v.name]!, scale, slots, ctx, next ?? undefined);
-          continue;
-        }
-        const g = scale === 1 ? grads[v.name]! : grads[v.name]!.mul(scale);
-        const next = this.rule.update(v, g, slots, ctx);
-        v.assign(next.theta);
-        next.state.forEach((value, i) => slots[i]!.assign(value));
+        const ctx = { step: t, learningRate, weightDecay, stepScalars };
+        const prediction = next && { ...next(weightDecay), completed: t };
+        step.update(v, grads[v.name]!, scale, slots, ctx, prediction ?? undefined);
       }
     });
     this.incrementIterations();
@@ -335,18 +295,9 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   private gradientScale(
     variables: readonly tf.Variable[],
     grads: tf.NamedTensorMap,
-    fused: FusedStep | null,
+    step: StepStrategy,
   ): number | null {
-    let norm: number;
-    if (fused) {
-      norm = Math.sqrt(fused.sumOfSquares(variables.map((v) => grads[v.name]!)));
-    } else {
-      const sumSquares = tf.tidy(() =>
-        tf.addN(variables.map((v) => grads[v.name]!.square().sum())),
-      );
-      norm = Math.sqrt(sumSquares.dataSync()[0]!);
-      sumSquares.dispose();
-    }
+    let norm = Math.sqrt(step.sumOfSquares(variables.map((v) => grads[v.name]!)));
     if (!Number.isFinite(norm)) {
       const bad = variables
         .filter((v) => tf.tidy(() => tf.isFinite(grads[v.name]!).all().dataSync()[0] === 0))
@@ -371,7 +322,14 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   private slotsFor(v: tf.Variable): tf.Variable[] {
     let slots = this.state.get(v.name);
     if (!slots) {
-      slots = this.rule.slots.map(() => tf.variable(tf.zerosLike(v), false));
+      const initial = this.rule.init
+        ? tf.tidy(() => this.rule.init!(v))
+        : this.rule.slots.map(() => tf.zerosLike(v));
+      slots = initial.map((t) => {
+        const s = tf.variable(t, false);
+        t.dispose();
+        return s;
+      });
       this.state.set(v.name, slots);
     } else {
       const bad = slots.find((s) => !tf.util.arraysEqual(s.shape, v.shape));
@@ -384,8 +342,24 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     return slots;
   }
 
+  private assertUsable(method: string): void {
+    if (this.disposed) {
+      throw new UserInputError(
+        `${this.getClassName()}.${method}: this optimizer was disposed; create a new one (or restore one with setWeights) to keep training`,
+      );
+    }
+  }
+
   override async getWeights(): Promise<NamedTensor[]> {
     const weights: NamedTensor[] = [await this.saveIterations()];
+    const host = this.rule.host;
+    if (host) {
+      // float32 scalars, as TF.js saves every weight; the rule's own float64 values round here.
+      const values = host.values();
+      host.names.forEach((name, i) =>
+        weights.push({ name: `${HOST_PREFIX}${name}`, tensor: tf.scalar(values[i]!) }),
+      );
+    }
     for (const [name, slots] of this.state) {
       slots.forEach((tensor, i) => weights.push({ name: `${name}/${this.rule.slots[i]}`, tensor }));
     }
@@ -404,7 +378,12 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
       );
     }
     const grouped = new Map<string, Map<string, tf.Tensor>>();
+    const hostValues = new Map<string, number>();
     for (const { name, tensor } of rest) {
+      if (name.startsWith(HOST_PREFIX)) {
+        hostValues.set(name.slice(HOST_PREFIX.length), tensor.dataSync()[0]!);
+        continue;
+      }
       const cut = name.lastIndexOf('/');
       const slotName = name.slice(cut + 1);
       if (cut < 0 || !this.rule.slots.includes(slotName)) {
@@ -429,14 +408,25 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
         this.rule.slots.map((s) => ownedVariable(slots.get(s)!)),
       );
     }
+    const host = this.rule.host;
+    const hostNames = host?.names ?? [];
+    const unknown = [...hostValues.keys()].filter((n) => !hostNames.includes(n));
+    const absent = hostNames.filter((n) => !hostValues.has(n));
+    if (unknown.length > 0 || (absent.length > 0 && hostValues.size > 0)) {
+      throw new UserInputError(
+        `${this.getClassName()}.setWeights: optimizer-wide state ${[...hostValues.keys()].join(', ') || '(none)'} does not match this optimizer's (${hostNames.join(', ') || 'none'}); was it saved by another optimizer?`,
+      );
+    }
     this.iterations_ = iter.tensor.dataSync()[0]!;
     this.disposeState();
     for (const [name, slots] of next) this.state.set(name, slots);
+    host?.load(hostValues.size > 0 ? hostNames.map((n) => hostValues.get(n)!) : undefined);
   }
 
   override dispose(): void {
-    this.fused?.dispose();
+    this.steps.dispose();
     this.disposeState();
+    this.disposed = true;
     super.dispose();
   }
 
@@ -479,6 +469,9 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
     return config;
   }
 }
+
+/** Names of the rule's host-state scalars among the saved weights (no variable name has '@'). */
+const HOST_PREFIX = '@rule/';
 
 /** A non-trainable variable holding a copy of `t`'s values (the caller may dispose `t`). */
 function ownedVariable(t: tf.Tensor): tf.Variable {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { lionFusedKernels } from '../kernels/fused/lion.js';
 import { lionRule } from '../rules/lion.js';
 import { COMMON_OPTION_NAMES, resolveCommonOptions, WeightPredictionOptimizer } from './base.js';
 import { OptionChecker, type CommonOptions } from './options.js';
@@ -23,7 +24,8 @@ export class Lion extends WeightPredictionOptimizer {
     const check = new OptionChecker('Lion', options, OPTIONS);
     const betas = check.betas([0.9, 0.99]);
     const common = resolveCommonOptions(check, { learningRate: 1e-4, weightDecay: 0 }, true);
-    super(common, lionRule({ beta1: betas[0], beta2: betas[1] }));
+    const rule = { beta1: betas[0], beta2: betas[1] };
+    super(common, lionRule(rule), lionFusedKernels(rule));
     this.betas = betas;
   }
 

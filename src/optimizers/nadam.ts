@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nadamFusedKernels } from '../kernels/fused/nadam.js';
 import { nadamRule } from '../rules/nadam.js';
 import { COMMON_OPTION_NAMES, resolveCommonOptions, WeightPredictionOptimizer } from './base.js';
 import { OptionChecker, type CommonOptions } from './options.js';
@@ -45,10 +46,8 @@ export class NAdam extends WeightPredictionOptimizer {
       { learningRate: 2e-3, weightDecay: 0 },
       decoupledWeightDecay,
     );
-    super(
-      common,
-      nadamRule({ beta1: betas[0], beta2: betas[1], epsilon, momentumDecay, decoupledWeightDecay }),
-    );
+    const rule = { beta1: betas[0], beta2: betas[1], epsilon, momentumDecay, decoupledWeightDecay };
+    super(common, nadamRule(rule), nadamFusedKernels(rule));
     this.betas = betas;
     this.epsilon = epsilon;
     this.momentumDecay = momentumDecay;

@@ -101,10 +101,14 @@ export class OptionChecker {
     return value;
   }
 
-  integer(name: string, fallback: number, min: number): number {
+  integer(name: string, fallback: number, min: number, max = Infinity): number {
     const value = this.get(name) ?? fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      this.fail(name, value, `an integer >= ${min}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(
+        name,
+        value,
+        max === Infinity ? `an integer >= ${min}` : `an integer from ${min} to ${max}`,
+      );
     }
     return value;
   }

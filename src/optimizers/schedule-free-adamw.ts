@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { scheduleFreeRule } from '../rules/schedule-free.js';
-import { resolveLearningRate } from '../schedules/index.js';
 import { COMMON_OPTION_NAMES, resolveCommonOptions, WeightPredictionOptimizer } from './base.js';
 import { OptionChecker, type CommonOptions } from './options.js';
 
@@ -49,10 +48,6 @@ export class ScheduleFreeAdamW extends WeightPredictionOptimizer {
     const r = check.number('r', 0, { min: 0 });
     const weightLrPower = check.number('weightLrPower', 2, { min: 0 });
     const common = resolveCommonOptions(check, { learningRate: 0.0025, weightDecay: 0 }, false);
-    check.require(
-      common.prediction.steps === 0,
-      `predictionSteps ${common.prediction.steps} is not supported (accepted: 0): Schedule-Free already takes its gradient at y = (1 − β1)·z + β1·x, away from the weights x it returns; predicting on top would change the method. Compare it with predictionSteps 0.`,
-    );
     super(
       common,
       scheduleFreeRule({
@@ -62,7 +57,6 @@ export class ScheduleFreeAdamW extends WeightPredictionOptimizer {
         warmupSteps,
         r,
         weightLrPower,
-        schedule: resolveLearningRate(common.learningRate),
       }),
     );
     this.betas = betas;

@@ -1,6 +1,12 @@
 import type { Schedule } from '../schedules/index.js';
 
-/** How the weights are extrapolated before each gradient (METHOD.md section 2). */
+/**
+ * The largest s accepted. The papers use s = 1 to 3; past a few steps Δθ held fixed no longer
+ * says where the weights go. The bound keeps a typo (1e9) from looping for minutes every step.
+ */
+export const MAX_PREDICTION_STEPS = 1000;
+
+/** How the weights are extrapolated before each gradient (Guan, PAKDD 2023; XGrad: θ̂ = θ − s·η·Δθ). */
 export interface PredictionConfig {
   /** s: how many steps ahead to predict; 0 turns prediction off. */
   steps: number;
@@ -10,38 +16,40 @@ export interface PredictionConfig {
   scheduleAware: boolean;
 }
 
-/**
- * The learning rates of the s updates being predicted, after `completed` updates: by default the
- * next update's lr repeated s times (the reference), or each step's own lr when schedule-aware.
- */
-export function predictedLearningRates(
-  config: PredictionConfig,
-  schedule: Schedule,
-  completed: number,
-): number[] {
-  // A plain loop: this runs every step, and Array.from with a mapping function measured 4 µs.
-  const rates = new Array<number>(config.steps);
-  for (let i = 0; i < config.steps; i++) {
-    rates[i] = schedule(config.scheduleAware ? completed + i : completed);
-  }
-  return rates;
+/** θ̂ = a·θ − b·Δθ. */
+export interface Coefficients {
+  a: number;
+  b: number;
 }
 
 /**
- * Coefficients of θ̂ = a·θ − b·Δθ: s steps of θ ← (1 − η_i·λ)·θ − η_i·Δθ with Δθ held fixed.
- * Without the decay (the reference) that is a = 1, b = Σ η_i. Computed in float64 on the host.
+ * The coefficients of every prediction made after `completed` updates, per weight decay λ: s steps
+ * of θ ← (1 − η_i·λ)·θ − η_i·Δθ with Δθ held fixed, where the η_i are the next update's lr s times
+ * (the reference) or each step's own lr (schedule-aware). Without the decay (the reference) that
+ * is a = 1, b = Σ η_i. Computed in float64 on the host, once per step and λ (a step's variables
+ * share one or two λ), with no allocation proportional to s.
  */
-export function predictionCoefficients(
+export function coefficientsAfter(
   config: PredictionConfig,
-  learningRates: readonly number[],
-  weightDecay: number,
-): { a: number; b: number } {
-  let a = 1;
-  let b = 0;
-  for (const lr of learningRates) {
-    const keep = config.includeWeightDecay ? 1 - lr * weightDecay : 1;
-    a *= keep;
-    b = b * keep + lr;
-  }
-  return { a, b };
+  schedule: Schedule,
+  completed: number,
+): (weightDecay: number) => Coefficients {
+  let lastDecay = Number.NaN;
+  let last: Coefficients = { a: 1, b: 0 };
+  return (weightDecay) => {
+    const decay = config.includeWeightDecay ? weightDecay : 0;
+    if (decay === lastDecay) return last;
+    const fixedLr = config.scheduleAware ? 0 : schedule(completed);
+    let a = 1;
+    let b = 0;
+    for (let i = 0; i < config.steps; i++) {
+      const lr = config.scheduleAware ? schedule(completed + i) : fixedLr;
+      const keep = config.includeWeightDecay ? 1 - lr * decay : 1;
+      a *= keep;
+      b = b * keep + lr;
+    }
+    lastDecay = decay;
+    last = { a, b };
+    return last;
+  };
 }

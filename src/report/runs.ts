@@ -9,9 +9,7 @@ import type {
   RunSummary,
   StepRecord,
 } from '../training/log-format.js';
-
-export const METRICS_FILE = 'metrics.jsonl';
-export const SUMMARY_FILE = 'summary.json';
+import { METRICS_FILE, SUMMARY_FILE } from '../training/log-format.js';
 
 /** One run folder as read from disk. */
 export interface RunData {

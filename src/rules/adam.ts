@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { adamFusedKernel, withFusedKernel } from '../kernels/fused/index.js';
 import { adaptiveRatio, applyWeightDecay, type Rule, type UpdateContext } from './types.js';
 
 export interface AdamRuleOptions {
@@ -18,11 +17,11 @@ export interface AdamRuleOptions {
  *
  * Direction (for prediction): m̂ / (√v̂ + ε), always with v, never with AMSGrad's vMax.
  *
- * The same math as single-pass loops (`kernels/fused/adam.ts`) runs on the cpu and wasm backends.
+ * The same math as single-pass loops: src/kernels/fused/adam.ts (JS) and native/adam.cc.
  */
 export function adamRule(o: AdamRuleOptions): Rule {
   const slots = o.amsgrad ? ['m', 'v', 'vMax'] : ['m', 'v'];
-  const rule: Rule = {
+  return {
     slots,
     decoupledWeightDecay: o.decoupledWeightDecay,
     update(theta, grad, state, ctx: UpdateContext) {
@@ -40,5 +39,4 @@ export function adamRule(o: AdamRuleOptions): Rule {
       return adaptiveRatio(m!, v!, o.beta2, o.epsilon, completed).div(1 - o.beta1 ** completed);
     },
   };
-  return withFusedKernel(rule, adamFusedKernel(o));
 }

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { lionFusedKernel, withFusedKernel } from '../kernels/fused/index.js';
 import { applyWeightDecay, type Rule, type UpdateContext } from './types.js';
 
 export interface LionRuleOptions {
@@ -32,7 +31,7 @@ export function lionRule(o: LionRuleOptions): Rule {
       return exactSign(state[0]!);
     },
   };
-  return withFusedKernel(rule, lionFusedKernel(o));
+  return rule;
 }
 
 /**

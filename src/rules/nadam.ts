@@ -1,5 +1,4 @@
 import type * as tf from '@tensorflow/tfjs';
-import { nadamFusedKernel, withFusedKernel } from '../kernels/fused/index.js';
 import { applyWeightDecay, type Rule, type UpdateContext } from './types.js';
 
 export interface NAdamRuleOptions {
@@ -84,5 +83,5 @@ export function nadamRule(o: NAdamRuleOptions): Rule {
       return m!.mul(c.onGrad + c.onMomentum).div(denominator(v!, completed));
     },
   };
-  return withFusedKernel(rule, nadamFusedKernel(o));
+  return rule;
 }

@@ -1,6 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { Schedule } from '../schedules/index.js';
-import type { Rule, UpdateContext } from './types.js';
+import type { Rule, RuleHostState, UpdateContext } from './types.js';
 
 export interface ScheduleFreeRuleOptions {
   beta1: number;
@@ -9,41 +8,31 @@ export interface ScheduleFreeRuleOptions {
   warmupSteps: number;
   r: number;
   weightLrPower: number;
-  /** The optimizer's learning-rate schedule: the averaging weights depend on every past lr. */
-  schedule: Schedule;
 }
 
 /**
- * The host-side scalars of Schedule-Free AdamW's update k + 1 (k completed), in float64:
- * γ_k = lr_k·min(1, (k+1)/warmupSteps), γmax_k = max(γmax_{k−1}, γ_k) (γmax_{−1} = −1),
- * w_k = (k+1)^r·γmax_k^weightLrPower, c_k = w_k / Σ_{j≤k} w_j (0 when that sum is 0).
- * These depend on the step count and the schedule alone, so they need no saved state: the running
- * maximum and sum are cached in the reference's order and recomputed identically after a restore.
+ * The running largest lr and weight sum of Schedule-Free AdamW, in float64, and the scalars of
+ * update k + 1 (k completed): γ = lr·min(1, (k+1)/warmupSteps), γmax = max(γmax, γ) (starting
+ * at −1), w = (k+1)^r·γmax^weightLrPower, W += w, c = w/W (0 when W = 0).
  */
-export class ScheduleFreeWeights {
-  private readonly lrMax: number[] = [];
-  private readonly weightSum: number[] = [];
-
-  constructor(private readonly o: Omit<ScheduleFreeRuleOptions, 'beta1' | 'beta2' | 'epsilon'>) {}
-
-  private scheduledLr(k: number): number {
-    const warm = this.o.warmupSteps;
-    return this.o.schedule(k) * (k < warm ? (k + 1) / warm : 1);
-  }
-
-  /** γ and c of the update made after `k` completed updates. */
-  at(k: number): { lr: number; c: number } {
-    for (let j = this.weightSum.length; j <= k; j++) {
-      const lrMax = Math.max(this.scheduledLr(j), j === 0 ? -1 : this.lrMax[j - 1]!);
-      const weight = (j + 1) ** this.o.r * lrMax ** this.o.weightLrPower;
-      this.lrMax.push(lrMax);
-      this.weightSum.push((j === 0 ? 0 : this.weightSum[j - 1]!) + weight);
-    }
-    const lrMax = this.lrMax[k]!;
-    const sum = this.weightSum[k]!;
-    const weight = (k + 1) ** this.o.r * lrMax ** this.o.weightLrPower;
-    return { lr: this.scheduledLr(k), c: sum === 0 ? 0 : weight / sum };
-  }
+function scheduleFreeHost(o: ScheduleFreeRuleOptions): RuleHostState {
+  let lrMax = -1;
+  let weightSum = 0;
+  return {
+    names: ['lrMax', 'weightSum'],
+    values: () => [lrMax, weightSum],
+    load(values) {
+      [lrMax, weightSum] = values ? [values[0]!, values[1]!] : [-1, 0];
+    },
+    beginStep(step, learningRate) {
+      const k = step - 1;
+      const lr = learningRate * (k < o.warmupSteps ? (k + 1) / o.warmupSteps : 1);
+      lrMax = Math.max(lr, lrMax);
+      const weight = (k + 1) ** o.r * lrMax ** o.weightLrPower;
+      weightSum += weight;
+      return { lr, c: weightSum === 0 ? 0 : weight / weightSum };
+    },
+  };
 }
 
 /**
@@ -59,7 +48,6 @@ export class ScheduleFreeWeights {
  * the weights it returns.
  */
 export function scheduleFreeRule(o: ScheduleFreeRuleOptions): Rule {
-  const weights = new ScheduleFreeWeights(o);
   const gradientPoint = (x: tf.Tensor, zOffset: tf.Tensor) => x.add(zOffset.mul(1 - o.beta1));
   return {
     slots: ['zOffset', 'v'],
@@ -67,7 +55,7 @@ export function scheduleFreeRule(o: ScheduleFreeRuleOptions): Rule {
     update(x, grad, state, ctx: UpdateContext) {
       const [zOffset, v0] = state as tf.Tensor[];
       const k = ctx.step - 1;
-      const { lr, c } = weights.at(k);
+      const { lr, c } = ctx.stepScalars as { lr: number; c: number };
       const v = v0!.mul(o.beta2).add(grad.square().mul(1 - o.beta2));
       let u = grad.div(
         v
@@ -80,9 +68,9 @@ export function scheduleFreeRule(o: ScheduleFreeRuleOptions): Rule {
       const e = zOffset!.sub(u.mul(lr));
       return { theta: x.add(e.mul(c)), state: [e.mul(1 - c), v] };
     },
-    direction() {
-      throw new Error('internal: Schedule-Free AdamW has no prediction direction');
-    },
+    host: scheduleFreeHost(o),
+    noPredictionReason:
+      'Schedule-Free already takes its gradient at y = (1 − β1)·z + β1·x, away from the weights x it returns; predicting on top would change the method. Compare it with predictionSteps 0.',
     gradientPoint(x, state) {
       return gradientPoint(x, state[0]!);
     },

@@ -1,10 +1,13 @@
+// Node-only (files, checkpoints): training here uses the native addon when it is built.
+import { registerNativeAddon } from '../kernels/native.js';
+
+registerNativeAddon();
+
 export * from './log-format.js';
 export {
   train,
   checkTrainOptions,
   CHECKPOINT_FILE,
-  METRICS_FILE,
-  SUMMARY_FILE,
   type TaskAdapter,
   type TrainBatch,
   type TrainOptions,

@@ -4,6 +4,10 @@
  * goes) and, once the run has finished, `summary.json`.
  */
 
+/** The run folder's metrics log and final summary (their one definition). */
+export const METRICS_FILE = 'metrics.jsonl';
+export const SUMMARY_FILE = 'summary.json';
+
 export type MetricName = 'accuracy' | 'perplexity';
 
 /** Logged every `logEvery` updates. `loss` is the mini-batch training loss (measured at θ̂ when predicting). */

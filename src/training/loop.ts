@@ -33,6 +33,7 @@ import type {
   RunSummary,
   StepRecord,
 } from './log-format.js';
+import { METRICS_FILE, SUMMARY_FILE } from './log-format.js';
 import { checkProgressMode, createProgress, type ProgressMode } from './progress.js';
 
 /** One update's worth of data, prepared by a task adapter. */
@@ -120,8 +121,6 @@ export interface TrainResult {
 const DATA_STREAM = 0xda7a;
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
-export const METRICS_FILE = 'metrics.jsonl';
-export const SUMMARY_FILE = 'summary.json';
 
 function checkInteger(name: string, value: unknown, min: number, hint: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { adamFusedKernel } from '../../src/kernels/fused/adam.js';
-import {
-  nativeKernels,
-  nativeUnavailableReason,
-  setNativeKernelsEnabled,
-} from '../../src/kernels/native.js';
+import { adamFusedKernels } from '../../src/kernels/fused/adam.js';
+import { nativeKernels, nativeUnavailableReason } from '../../src/kernels/native.js';
 import { randomValues } from './helpers.js';
 
 /**
@@ -69,7 +65,7 @@ describe('native addon', () => {
   it.skipIf(!native).each(rows)(
     'Adam loops ≡ JS loops bit for bit: n $n, amsgrad $amsgrad, decoupled $decoupled, shared step $shared',
     ({ n, amsgrad, decoupled, shared }) => {
-      const kernel = adamFusedKernel({
+      const kernels = adamFusedKernels({
         beta1: 0.9,
         beta2: 0.999,
         epsilon: 1e-8,
@@ -91,7 +87,7 @@ describe('native addon', () => {
         return { theta: randomValues(n, 1), grad: randomValues(n, 2), state };
       };
       const run = (useNative: boolean) => {
-        setNativeKernelsEnabled(useNative);
+        const kernel = useNative ? kernels.native!(native!) : kernels.js;
         const { theta, grad, state } = start();
         const predicted = new Float32Array(n);
         const prepared = new Float32Array(n);
@@ -121,7 +117,6 @@ describe('native addon', () => {
         const js = run(false);
         for (let k = 0; k < js.length; k++) expect(ours[k]).toEqual(js[k]);
       } finally {
-        setNativeKernelsEnabled(true);
         native!.setThreads(threads);
       }
     },

@@ -31,7 +31,13 @@ const invalid: [string, () => unknown, RegExp][] = [
   [
     'fractional s',
     () => new AdamW({ predictionSteps: 1.5 }),
-    /invalid predictionSteps 1.5: expected an integer >= 0/,
+    /invalid predictionSteps 1.5: expected an integer from 0 to 1000/,
+  ],
+  [
+    // A bound, not an out-of-memory abort: s once sized an array allocated every step.
+    's = 1e9',
+    () => new AdamW({ predictionSteps: 1e9 }),
+    /AdamW: invalid predictionSteps 1000000000: expected an integer from 0 to 1000/,
   ],
   ['negative s', () => new SGD({ predictionSteps: -1 }), /SGD: invalid predictionSteps -1/],
   ['momentum > 1', () => new SGD({ momentum: 1.5 }), /SGD: invalid momentum 1.5/],
@@ -79,6 +85,41 @@ describe('invalid hyper-parameters', () => {
   it.each(invalid)('%s', (_label, make, message) => {
     expect(make).toThrow(UserInputError);
     expect(make).toThrow(message);
+  });
+});
+
+describe('use as tf.train optimizers are used', () => {
+  it('minimize without a var list updates the variables the loss reaches, as tf.train.adam does', () => {
+    // Another model's trainable variable in the same process: no gradient, so left alone.
+    const other = uniqueVariable([5, 6], 'otherModel');
+    const w = uniqueVariable([1, 2], 'w');
+    const ours = new AdamW({ learningRate: 0.1, weightDecay: 0 });
+    const reference = tf.train.adam(0.1, 0.9, 0.999, 1e-8);
+    const wRef = uniqueVariable([1, 2], 'wRef');
+    for (let i = 0; i < 3; i++) {
+      ours.minimize(() => w.square().sum() as tf.Scalar);
+      reference.minimize(() => wRef.square().sum() as tf.Scalar);
+    }
+    expect(values(other)).toEqual([5, 6]);
+    const [a, b] = [values(w), values(wRef)];
+    a.forEach((x, i) => expect(x).toBeCloseTo(b[i]!, 5));
+    tf.dispose([other, w, wRef]);
+    ours.dispose();
+    reference.dispose();
+  });
+
+  it('minimize and applyGradients after dispose() are refused with a message', () => {
+    const w = uniqueVariable([1, 2], 'w');
+    const optimizer = new AdamW({ predictionSteps: 1 });
+    optimizer.minimize(() => w.square().sum() as tf.Scalar, false, [w]);
+    optimizer.dispose();
+    const before = values(w);
+    expect(() => optimizer.minimize(() => w.square().sum() as tf.Scalar, false, [w])).toThrow(
+      /WeightPredictionAdamW.minimize: this optimizer was disposed; create a new one/,
+    );
+    expect(() => optimizer.applyGradients({ [w.name]: tf.ones([2]) })).toThrow(/was disposed/);
+    expect(values(w)).toEqual(before);
+    w.dispose();
   });
 });
 

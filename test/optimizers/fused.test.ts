@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
-import type { FusedSteps } from '../../src/kernels/fused/index.js';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
 import { nativeKernels } from '../../src/kernels/native.js';
+import type { FusedKernels, FusedRuleKernel } from '../../src/prediction/fused/types.js';
+import type { StepEngine } from '../../src/prediction/step.js';
 import { FIXTURE_CASES, runFixtureCase } from './fixture-cases.js';
 import {
   Adam,
@@ -32,9 +33,9 @@ afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** The optimizer's fused-path state (private: the caches are an implementation detail). */
-function fusedOf(optimizer: WeightPredictionOptimizer): FusedSteps {
-  return (optimizer as unknown as { fused: FusedSteps }).fused;
+/** The optimizer's step engine (private: the caches are an implementation detail). */
+function fusedOf(optimizer: WeightPredictionOptimizer): StepEngine {
+  return (optimizer as unknown as { steps: StepEngine }).steps;
 }
 
 function bits(t: tf.Tensor): Uint32Array {
@@ -192,15 +193,24 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
   });
 
   describe('the update prepares the next θ̂; predict runs its own pass only after a change', () => {
-    /** Counts the prediction passes of an optimizer's fused kernel. */
+    /**
+     * Counts the prediction passes of an optimizer's fused loops, JS or native (call it before
+     * the optimizer's first step: the native loops are made on first use).
+     */
     function countPredictPasses(optimizer: WeightPredictionOptimizer): () => number {
-      const kernel = (fusedOf(optimizer) as unknown as { kernel: { predict: () => void } }).kernel;
-      const predict = kernel.predict;
+      const kernels = (fusedOf(optimizer) as unknown as { kernels: FusedKernels }).kernels;
       let calls = 0;
-      kernel.predict = (...args: Parameters<typeof predict>) => {
-        calls++;
-        predict(...args);
+      const counted = (loops: FusedRuleKernel): FusedRuleKernel => {
+        const predict = loops.predict.bind(loops);
+        loops.predict = (...args) => {
+          calls++;
+          predict(...args);
+        };
+        return loops;
       };
+      counted(kernels.js);
+      const native = kernels.native;
+      if (native) kernels.native = (addon) => counted(native(addon));
       return () => calls;
     }
 

@@ -48,7 +48,7 @@ const invalid: [string, () => unknown, RegExp][] = [
   [
     'Schedule-Free with prediction',
     () => new ScheduleFreeAdamW({ predictionSteps: 1 }),
-    /predictionSteps 1 is not supported \(accepted: 0\): Schedule-Free already takes its gradient at y/,
+    /ScheduleFreeAdamW: predictionSteps must be 0: Schedule-Free already takes its gradient at y/,
   ],
   [
     'Lion includeWeightDecay is allowed, L2 NAdam includeWeightDecay is not',

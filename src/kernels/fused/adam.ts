@@ -1,15 +1,15 @@
+import type { FusedKernels, PredictionScalars } from '../../prediction/fused/types.js';
 import type { AdamRuleOptions } from '../../rules/adam.js';
-import { nativeKernels } from '../native.js';
-import type { FusedRuleKernel, PredictionScalars } from './types.js';
+import type { UpdateContext } from '../../rules/types.js';
 
 /**
  * Adam / AdamW (`rules/adam.ts`) as single-pass loops in float32 arithmetic. Per element of an
  * update it reads θ, g, m, v (and vMax) once and writes θ, m, v (and vMax) once: 28 bytes (36 with
  * AMSGrad), plus 4 when it also writes the next step's θ̂, instead of a pass and a fresh tensor per
  * tf op. The native addon runs the same arithmetic in C++ on all cores (native/adam.cc,
- * bit-identical); these JS loops are its fallback.
+ * bit-identical); src/prediction/step.ts picks which runs.
  */
-export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
+export function adamFusedKernels(o: AdamRuleOptions): FusedKernels {
   const { beta1, beta2, epsilon, amsgrad, decoupledWeightDecay } = o;
   // θ̂ = a·θ − b·m̂/(√v̂ + ε), with m̂ = m/bc1 and √v̂ = √v/√bc2 (v, never vMax).
   const predictScalars = ({ a, b, completed }: PredictionScalars) => ({
@@ -18,12 +18,39 @@ export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
     invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** completed),
     epsilon,
   });
+  // AdamW shrinks θ by (1 − ηλ) before the step; Adam adds λθ to the gradient. Like the tf-ops
+  // rule and PyTorch's float32 step, the loops compute in float32 throughout.
+  const updateScalars = (
+    gradScale: number,
+    { step, learningRate: lr, weightDecay: wd }: UpdateContext,
+  ): UpdateScalars => ({
+    gradScale,
+    l2: decoupledWeightDecay ? 0 : wd,
+    beta1,
+    beta2,
+    keep: Math.fround(decoupledWeightDecay ? 1 - lr * wd : 1),
+    stepSize: lr / (1 - beta1 ** step),
+    invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** step),
+    epsilon,
+  });
+  const noPrediction = { a: 0, scale: 0, invSqrtBc2: 0, epsilon };
   return {
-    predict(theta, predicted, state, p) {
-      const s = predictScalars(p);
-      const native = nativeKernels();
-      if (native) {
-        native.adamPredict(
+    js: {
+      predict(theta, predicted, state, p) {
+        const s = predictScalars(p);
+        predictLoop(theta, predicted, state[0]!, state[1]!, s.a, s.scale, s.invSqrtBc2, s.epsilon);
+      },
+      update(theta, grad, gradScale, state, ctx, next) {
+        const c = updateScalars(gradScale, ctx);
+        const p = next ? predictScalars(next) : noPrediction;
+        const [m, v, vMax] = state as [Float32Array, Float32Array, Float32Array?];
+        updateLoop(theta, grad, m, v, amsgrad ? vMax! : null, c, next?.predicted ?? null, p);
+      },
+    },
+    native: (addon) => ({
+      predict(theta, predicted, state, p) {
+        const s = predictScalars(p);
+        addon.adamPredict(
           theta,
           predicted,
           state[0]!,
@@ -33,30 +60,12 @@ export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
           s.invSqrtBc2,
           s.epsilon,
         );
-      } else {
-        predictLoop(theta, predicted, state[0]!, state[1]!, s.a, s.scale, s.invSqrtBc2, s.epsilon);
-      }
-    },
-
-    update(theta, grad, gradScale, state, { step, learningRate: lr, weightDecay: wd }, next) {
-      // AdamW shrinks θ by (1 − ηλ) before the step; Adam adds λθ to the gradient. Like the
-      // tf-ops rule and PyTorch's float32 step, the loops compute in float32 throughout.
-      const c: UpdateScalars = {
-        gradScale,
-        l2: decoupledWeightDecay ? 0 : wd,
-        beta1,
-        beta2,
-        keep: Math.fround(decoupledWeightDecay ? 1 - lr * wd : 1),
-        stepSize: lr / (1 - beta1 ** step),
-        invSqrtBc2: 1 / Math.sqrt(1 - beta2 ** step),
-        epsilon,
-      };
-      const p = next ? predictScalars(next) : { a: 0, scale: 0, invSqrtBc2: 0, epsilon };
-      const predicted = next?.predicted ?? null;
-      const [m, v, vMax] = state as [Float32Array, Float32Array, Float32Array?];
-      const native = nativeKernels();
-      if (native) {
-        native.adamUpdate(
+      },
+      update(theta, grad, gradScale, state, ctx, next) {
+        const c = updateScalars(gradScale, ctx);
+        const p = next ? predictScalars(next) : noPrediction;
+        const [m, v, vMax] = state as [Float32Array, Float32Array, Float32Array?];
+        addon.adamUpdate(
           theta,
           grad,
           m,
@@ -70,15 +79,13 @@ export function adamFusedKernel(o: AdamRuleOptions): FusedRuleKernel {
           c.stepSize,
           c.invSqrtBc2,
           epsilon,
-          predicted,
+          next?.predicted ?? null,
           p.a,
           p.scale,
           p.invSqrtBc2,
         );
-      } else {
-        updateLoop(theta, grad, m, v, amsgrad ? vMax! : null, c, predicted, p);
-      }
-    },
+      },
+    }),
   };
 }
 

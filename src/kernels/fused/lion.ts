@@ -1,13 +1,13 @@
 import type { LionRuleOptions } from '../../rules/lion.js';
-import type { FusedRuleKernel } from './types.js';
+import type { FusedKernels } from '../../prediction/fused/types.js';
 
 /**
  * Lion (`rules/lion.ts`) as single-pass loops in float32 arithmetic: per element of an update it
  * reads θ, g, m once and writes θ, m once (plus θ̂ = a·θ − b·sign(m) when it also prepares the next
  * step's prediction). JS only: there is no native counterpart yet.
  */
-export function lionFusedKernel(o: LionRuleOptions): FusedRuleKernel {
-  return {
+export function lionFusedKernels(o: LionRuleOptions): FusedKernels {
+  const js: FusedKernels['js'] = {
     predict(theta, predicted, state, { a, b }) {
       predictLoop(theta, predicted, state[0]!, a, b);
     },
@@ -27,6 +27,7 @@ export function lionFusedKernel(o: LionRuleOptions): FusedRuleKernel {
       );
     },
   };
+  return { js };
 }
 
 // Every operation rounded to float32 with Math.fround, as in fused/adam.ts.

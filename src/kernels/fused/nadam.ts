@@ -1,12 +1,12 @@
 import { NAdamMomentum, type NAdamRuleOptions } from '../../rules/nadam.js';
-import type { FusedRuleKernel, PredictionScalars } from './types.js';
+import type { FusedKernels, PredictionScalars } from '../../prediction/fused/types.js';
 
 /**
  * NAdam (`rules/nadam.ts`) as single-pass loops in float32 arithmetic: per element of an update it
  * reads θ, g, m, v once and writes θ, m, v once (plus θ̂ when it also prepares the next step's
  * prediction). JS only: there is no native counterpart yet.
  */
-export function nadamFusedKernel(o: NAdamRuleOptions): FusedRuleKernel {
+export function nadamFusedKernels(o: NAdamRuleOptions): FusedKernels {
   const { beta1, beta2, epsilon, decoupledWeightDecay } = o;
   const momentum = new NAdamMomentum(beta1, o.momentumDecay);
   // θ̂ = a·θ − b·[(1−μ_t)/(1−Π_t) + μ_{t+1}/(1−Π_t·μ_{t+1})]·m/(√(v/(1−β2^t)) + ε).
@@ -14,7 +14,7 @@ export function nadamFusedKernel(o: NAdamRuleOptions): FusedRuleKernel {
     const c = momentum.coefficients(completed);
     return { a, scale: b * (c.onGrad + c.onMomentum), bc2: 1 - beta2 ** completed };
   };
-  return {
+  const js: FusedKernels['js'] = {
     predict(theta, predicted, state, p) {
       const s = predictScalars(p);
       predictLoop(theta, predicted, state[0]!, state[1]!, s.a, s.scale, s.bc2, epsilon);
@@ -36,6 +36,7 @@ export function nadamFusedKernel(o: NAdamRuleOptions): FusedRuleKernel {
       updateLoop(theta, grad, state[0]!, state[1]!, scalars, next?.predicted ?? null, p);
     },
   };
+  return { js };
 }
 
 interface UpdateScalars {

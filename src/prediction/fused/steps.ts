@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { UpdateContext } from '../../rules/types.js';
-import { nativeKernels } from '../native.js';
+import type { StepStrategy } from '../step.js';
 import {
   allFloat32,
   assignCopy,
@@ -19,24 +19,10 @@ import {
 } from './storage.js';
 import type { FusedRuleKernel, PredictionScalars } from './types.js';
 
-/** The fused loops bound to the backend of one step (what the optimizer's base class calls). */
-export interface FusedStep {
-  /** Puts θ̂ (where `p` points) in `v`, keeping θ_t aside until `update` or `restore`. */
-  predict(v: tf.Variable, slots: readonly tf.Variable[], p: PredictionScalars): void;
-  /**
-   * One update of `v` from θ_t with gradient `scale`·g; with `next`, it also prepares the next
-   * step's θ̂ in the same pass.
-   */
-  update(
-    v: tf.Variable,
-    grad: tf.Tensor,
-    scale: number,
-    slots: readonly tf.Variable[],
-    ctx: UpdateContext,
-    next?: PredictionScalars,
-  ): void;
-  sumOfSquares(grads: readonly tf.Tensor[]): number;
-  restore(): void;
+/** The loops one fused step runs: a rule's (JS or native) and the gradient norm's. */
+export interface FusedLoops {
+  rule: FusedRuleKernel;
+  sumOfSquares(x: Float32Array): number;
 }
 
 /**
@@ -90,36 +76,40 @@ export class FusedSteps {
   private readonly spares = new Map<string, Spare>();
   /** How many spares are lent (their variable holds θ̂). */
   private lent = 0;
-  /** The `FusedStep` for each backend and kind of gradients (see `stepOn`). */
-  private readonly bound: FusedStep[] = [];
-
-  constructor(private readonly kernel: FusedRuleKernel) {}
+  /** The step for each backend and kind of gradients, with the loops it runs (see `stepOn`). */
+  private readonly bound: ({ loops: FusedLoops; step: StepStrategy } | undefined)[] = [];
 
   /**
-   * The fused loops for one step over `variables`, or null when they cannot run: the active
+   * The fused step over `variables` running `loops`, or null when it cannot run: the active
    * backend is not cpu or wasm, or a variable is not float32. `scratchGradients`: the step's
    * gradients are its own, to be freed after it (minimize's, not applyGradients' caller's), so an
    * update may write over them.
    */
   stepOn(
     variables: readonly tf.Variable[],
-    { scratchGradients }: { scratchGradients: boolean },
-  ): FusedStep | null {
+    loops: FusedLoops,
+    scratchGradients: boolean,
+  ): StepStrategy | null {
     const backend = fusedBackend();
     if (backend === null || !allFloat32(variables)) return null;
     // Made once per kind: this runs every step, and fresh closures cost microseconds.
     const kind = (backend === 'wasm' ? 2 : 0) + (scratchGradients ? 1 : 0);
-    return (this.bound[kind] ??= {
-      predict: (v, slots, p) => this.predict(backend, v, slots, p),
+    const bound = this.bound[kind];
+    if (bound?.loops === loops) return bound.step;
+    const step: StepStrategy = {
+      predict: (v, slots, p) => this.predict(backend, loops.rule, v, slots, p),
       update: (v, grad, scale, slots, ctx, next) =>
-        this.update(backend, v, grad, scale, slots, ctx, next, scratchGradients),
-      sumOfSquares: (grads) => sumOfSquares(backend, grads),
+        this.update(backend, loops.rule, v, grad, scale, slots, ctx, next, scratchGradients),
+      sumOfSquares: (grads) => sumOfSquares(backend, loops, grads),
       restore: () => this.restore(),
-    });
+    };
+    this.bound[kind] = { loops, step };
+    return step;
   }
 
   private predict(
     backend: FusedBackend,
+    kernel: FusedRuleKernel,
     v: tf.Variable,
     slots: readonly tf.Variable[],
     p: PredictionScalars,
@@ -132,7 +122,7 @@ export class FusedSteps {
     }
     if (!isPrepared(spare.prepared, v, slots, p)) {
       const [theta, predicted, ...state] = views(backend, [v, spare.tensor, ...slots]);
-      this.kernel.predict(theta!, predicted!, state, p);
+      kernel.predict(theta!, predicted!, state, p);
     }
     swapStorage(backend, v, spare.tensor);
     spare.prepared.valid = false;
@@ -142,6 +132,7 @@ export class FusedSteps {
 
   private update(
     backend: FusedBackend,
+    kernel: FusedRuleKernel,
     v: tf.Variable,
     grad: tf.Tensor,
     scale: number,
@@ -165,7 +156,7 @@ export class FusedSteps {
     const predicted = spare && views(backend, [spare.tensor])[0]!;
     // A gradient is only read; a host copy is taken when it lives on another backend.
     const g = overGradient ? predicted! : readableValues(backend, grad);
-    this.kernel.update(theta!, g, scale, state, ctx, next && { ...next, predicted: predicted! });
+    kernel.update(theta!, g, scale, state, ctx, next && { ...next, predicted: predicted! });
     markWritten(backend, v);
     for (const s of slots) markWritten(backend, s);
     if (!spare) {
@@ -293,18 +284,18 @@ function views(backend: FusedBackend, tensors: readonly tf.Tensor[]): Float32Arr
 }
 
 /** Σg² over the gradients, accumulated in float64 (cannot overflow for float32 inputs). */
-function sumOfSquares(backend: FusedBackend, grads: readonly tf.Tensor[]): number {
-  const native = nativeKernels();
+function sumOfSquares(
+  backend: FusedBackend,
+  loops: FusedLoops,
+  grads: readonly tf.Tensor[],
+): number {
   let sum = 0;
-  for (const grad of grads) {
-    const values = readableValues(backend, grad);
-    sum += native ? native.sumOfSquares(values) : sumOfSquaresLoop(values);
-  }
+  for (const grad of grads) sum += loops.sumOfSquares(readableValues(backend, grad));
   return sum;
 }
 
-/** Σx² with four independent sums, so the additions do not wait on each other. */
-function sumOfSquaresLoop(x: Float32Array): number {
+/** Σx² in float64 with four independent sums, so the additions do not wait on each other. */
+export function sumOfSquaresLoop(x: Float32Array): number {
   const n = x.length;
   let s0 = 0;
   let s1 = 0;

@@ -1,8 +1,9 @@
-import type { Rule, UpdateContext } from '../../rules/types.js';
+import type { NativeKernels } from '../../accelerator.js';
+import type { UpdateContext } from '../../rules/types.js';
 
 /**
  * Where a prediction points: θ̂ = a·θ − b·Δθ, with Δθ the rule's direction from its state after
- * `completed` (≥ 1) updates.
+ * `completed` (≥ 1) updates (a rule with its own gradient point reads only `completed`).
  */
 export interface PredictionScalars {
   a: number;
@@ -39,15 +40,12 @@ export interface FusedRuleKernel {
   ): void;
 }
 
-/** A rule that also has fused loops for the cpu and wasm backends. */
-export type RuleWithFusedKernel = Rule & { readonly fused: FusedRuleKernel };
-
-/** Attaches fused loops to a rule (the rule's tf-ops functions stay the reference). */
-export function withFusedKernel(rule: Rule, fused: FusedRuleKernel): RuleWithFusedKernel {
-  return { ...rule, fused };
-}
-
-/** The rule's fused loops, or undefined when it has only its tf-ops functions. */
-export function fusedKernelOf(rule: Rule): FusedRuleKernel | undefined {
-  return (rule as Partial<RuleWithFusedKernel>).fused;
+/**
+ * A rule's fused loops: in JS (float32 via Math.fround, for any cpu or wasm backend) and, where
+ * written, through the accelerator (bit-identical, on all cores). The optimizer class pairs its
+ * rule with these; src/prediction/step.ts picks which one runs.
+ */
+export interface FusedKernels {
+  js: FusedRuleKernel;
+  native?: (addon: NativeKernels) => FusedRuleKernel;
 }

@@ -1,0 +1,185 @@
+/**
+ * The accelerator registry: the one door through which core code (optimizer steps, wasm kernels,
+ * model ops) reaches native loops. The core never imports the native addon; a Node entry
+ * registers a provider for it (src/kernels/native.ts), as TF.js registers backends. In a browser
+ * nothing is registered and every caller falls back to its JS or wasm kernels.
+ */
+
+/** The addon's functions; every array is a Float32Array (see native/addon.cc). */
+export interface NativeKernels {
+  /**
+   * One Adam step in place; with `predicted` non-null it also writes θ̂ of the next step there,
+   * from the new θ, m and v (what `adamPredict` would write from them).
+   */
+  adamUpdate(
+    theta: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vMax: Float32Array | null,
+    gradScale: number,
+    l2: number,
+    beta1: number,
+    beta2: number,
+    keep: number,
+    stepSize: number,
+    invSqrtBc2: number,
+    epsilon: number,
+    predicted: Float32Array | null,
+    a: number,
+    predictScale: number,
+    predictInvSqrtBc2: number,
+  ): void;
+  /** predicted = a·θ − scale·m/(√v·invSqrtBc2 + ε); θ, m and v are only read. */
+  adamPredict(
+    theta: Float32Array,
+    predicted: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    a: number,
+    scale: number,
+    invSqrtBc2: number,
+    epsilon: number,
+  ): void;
+  /** Σx² in float64, the same for any number of threads. */
+  sumOfSquares(x: Float32Array): number;
+  /** Dims: batch, inH, inW, inC, outH, outW, outC, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft. */
+  conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, ...dims: number[]): void;
+  conv2dBackpropFilter(
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    ...dims: number[]
+  ): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, ...dims: number[]): void;
+  matMul(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+  ): void;
+  /** y[r, c] = act(y[r, c] + bias[c]) with act 0 = linear, 1 = relu. */
+  biasActivation(
+    y: Float32Array,
+    bias: Float32Array | null,
+    rows: number,
+    cols: number,
+    activation: number,
+  ): void;
+  batchNormForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    rows: number,
+    channels: number,
+    epsilon: number,
+  ): void;
+  batchNormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    channels: number,
+    epsilon: number,
+  ): void;
+  /** Mean over rows of logsumexp(logits[r]) − logits[r, label]; each row's logsumexp into lse. */
+  sparseSoftmaxCrossEntropy(
+    logits: Float32Array,
+    labels: Int32Array,
+    lse: Float32Array,
+    rows: number,
+    classes: number,
+  ): number;
+  /** grad = scale·(softmax(logits) − onehot(labels)), from the forward's lse. */
+  sparseSoftmaxCrossEntropyGrad(
+    logits: Float32Array,
+    labels: Int32Array,
+    lse: Float32Array,
+    grad: Float32Array,
+    rows: number,
+    classes: number,
+    scale: number,
+  ): void;
+  /** dx = dy · step(x): relu's gradient (step is 1 for x > 0, NaN for NaN, else 0). */
+  reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /**
+   * Max-pool gradient, NHWC: each dy cell goes to the first maximum of its window.
+   * Dims: batch, inH, inW, channels, outH, outW, fH, fW, strideH, strideW, padTop, padLeft.
+   */
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, ...dims: number[]): void;
+  /** out[c] = scale · Σ_r x[r, c] over a row-major [rows, cols] array, in float64. */
+  columnSums(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
+  /** b = a on all threads (bandwidth reference for the bench). */
+  streamCopy(a: Float32Array, b: Float32Array): void;
+  /** a = b + s·c on all threads. */
+  streamTriad(a: Float32Array, b: Float32Array, c: Float32Array, s: number): void;
+  /** a += s·b in place on all threads (an optimizer step's access pattern). */
+  streamUpdate(a: Float32Array, b: Float32Array, s: number): void;
+  /** The threads the addon's kernels use, the caller's included (OpenBLAS runs inside them). */
+  threads(): number;
+  /** Uses n threads (clamped to the cores) from now on; returns the count in effect. */
+  setThreads(n: number): number;
+}
+
+/** What a provider reports: the kernels, or why there are none. */
+export interface AcceleratorLoad {
+  kernels: NativeKernels | null;
+  error: string | null;
+}
+
+let provider: (() => AcceleratorLoad) | null = null;
+let loaded: AcceleratorLoad | undefined;
+let enabled = true;
+
+/**
+ * Registers the function that loads the accelerator, called once, on first use (so importing a
+ * Node entry costs nothing until a kernel asks). Replaces an earlier registration.
+ */
+export function registerAccelerator(load: () => AcceleratorLoad): void {
+  provider = load;
+  loaded = undefined;
+}
+
+/** True once a provider is registered (whether or not its kernels loaded). */
+export function hasAcceleratorProvider(): boolean {
+  return provider !== null;
+}
+
+/** The accelerator's kernels when one is registered, loads and is enabled; else null. */
+export function accelerator(): NativeKernels | null {
+  if (!enabled || provider === null) return null;
+  loaded ??= provider();
+  return loaded.kernels;
+}
+
+/** Why no accelerator is in use (for logs), or null when one is. */
+export function acceleratorUnavailableReason(): string | null {
+  if (!enabled) return 'disabled (WEIGHT_PREDICTION_NATIVE=0 or setNativeKernelsEnabled(false))';
+  if (provider === null) {
+    return 'none registered (a browser, or the package loaded without its Node entry)';
+  }
+  loaded ??= provider();
+  return loaded.error;
+}
+
+/**
+ * Switches the accelerator on or off for the optimizer loops from now on (benchmarks and tests
+ * compare both paths). Kernels already registered on a backend keep the choice made then.
+ */
+export function setAcceleratorEnabled(on: boolean): void {
+  enabled = on;
+}

@@ -111,8 +111,11 @@ describe('fused NAdam and Lion ≡ their tf-ops rules over 100 steps', () => {
     });
     fused.minimize(p.loss, false, p.vars);
     const tensors = tf.memory().numTensors;
+    const storage = p.vars.map((v) => v.dataId);
     for (let k = 0; k < 20; k++) fused.minimize(p.loss, false, p.vars);
     expect(tf.memory().numTensors).toBe(tensors);
+    // The fused loops really ran: they update the variables in place (tf ops make new buffers).
+    expect(p.vars.every((v, j) => v.dataId === storage[j])).toBe(true);
     tf.dispose(
       [...ws, ...wr].filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor),
     );

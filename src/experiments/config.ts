@@ -18,6 +18,7 @@ import {
   type TextDataConfig,
   type TrainingRecipe,
 } from './presets.js';
+import { adaptRecipe, cellApplies } from './rivals.js';
 
 export const BACKEND_NAMES = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -268,6 +269,7 @@ export function resolveRun(
       'bptt',
     ]),
   };
+  const adapted = adaptRecipe(cell.optimizer, recipe, overrides, overrides.optimizerOptions ?? {});
   const data = { ...preset.data, ...(overrides.data ?? {}) } as ImageDataConfig | TextDataConfig;
   const model = { ...preset.model, ...(overrides.model ?? {}) } as ModelConfig;
   checkKnownKeys(preset.name, 'data', data, DATA_KEYS[data.kind]);
@@ -285,9 +287,9 @@ export function resolveRun(
     ...(overrides.dataDir !== undefined && { dataDir: overrides.dataDir }),
     data,
     model,
-    recipe,
+    recipe: adapted.recipe,
     predictionSteps: cell.predictionSteps,
-    optimizerOptions: overrides.optimizerOptions ?? {},
+    optimizerOptions: adapted.optimizerOptions,
     logEvery: overrides.logEvery ?? 20,
     checkpointEvery: overrides.checkpointEvery ?? 200,
   };
@@ -300,9 +302,14 @@ export function comparisonCells(
   const preset = findPreset(overrides.task ?? 'mnist-mlp');
   const optimizers = overrides.optimizer ?? [preset.recipe.optimizer];
   const steps = overrides.predictionSteps ?? [0, 1];
-  return optimizers.flatMap((optimizer) =>
-    steps.map((predictionSteps) => ({ optimizer, predictionSteps })),
-  );
+  // Schedule-Free has no prediction: it runs once, with s = 0, whatever s values are compared.
+  return optimizers.flatMap((optimizer) => {
+    const applicable = steps.filter((s) => cellApplies(optimizer, s));
+    return (applicable.length > 0 ? applicable : [0]).map((predictionSteps) => ({
+      optimizer,
+      predictionSteps,
+    }));
+  });
 }
 
 function pick<K extends keyof Overrides>(o: Overrides, keys: K[]): Partial<Pick<Overrides, K>> {

@@ -25,6 +25,7 @@ import { trainClassifier, trainLanguageModel, type TrainResult } from '../traini
 import type { ProgressMode } from '../training/progress.js';
 import { buildSchedule, type RunConfig } from './config.js';
 import type { ImageDataConfig, TextDataConfig } from './presets.js';
+import { runLengthOptions } from './rivals.js';
 
 export interface RunOptions {
   outDir?: string;
@@ -196,6 +197,7 @@ export async function runOne(config: RunConfig, options: RunOptions = {}): Promi
   };
   const makeOptimizer = (stepsPerEpoch: number) =>
     createOptimizer(recipe.optimizer, {
+      ...runLengthOptions(recipe.optimizer, recipe.epochs * stepsPerEpoch, config.optimizerOptions),
       ...config.optimizerOptions,
       learningRate: buildSchedule(recipe, stepsPerEpoch),
       weightDecay: recipe.weightDecay,

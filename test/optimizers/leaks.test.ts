@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 
 describe.each(ROWS)('memory: $label', (row) => {
-  for (const s of [0, 1, 3]) {
+  for (const s of row.predicts === false ? [0] : [0, 1, 3]) {
     it(`numTensors is flat across 1000 steps with predictionSteps ${s}`, () => {
       const vars = [uniqueVariable([0.5, -0.3, 0.8, 0.1], 'w', [2, 2]), uniqueVariable([0.4], 'b')];
       const a = [tf.tensor([1, 2, 0.5, 1.5], [2, 2]), tf.tensor([1.2])];

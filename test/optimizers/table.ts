@@ -1,5 +1,5 @@
 import { createOptimizer, type OptimizerName } from '../../src/optimizers/index.js';
-import type { WeightPredictionOptimizer } from '../../src/optimizers/index.js';
+import type { PackageOptimizer } from '../../src/optimizers/index.js';
 
 /** One row per optimizer × option set, shared by the generic tests (DESIGN.md principle 6). */
 export interface OptimizerRow {
@@ -8,6 +8,8 @@ export interface OptimizerRow {
   options: Record<string, unknown>;
   /** Decoupled weight decay (θ ← θ·(1 − ηλ)), which the closed form of θ̂ must account for. */
   decoupledDecay: number;
+  /** False for an optimizer without weight prediction (it rejects predictionSteps > 0). */
+  predicts?: false;
 }
 
 export const ROWS: OptimizerRow[] = [
@@ -56,11 +58,45 @@ export const ROWS: OptimizerRow[] = [
     options: { learningRate: 0.01, amsgrad: true, decoupledWeightDecay: false, weightDecay: 0.01 },
     decoupledDecay: 0,
   },
+  { label: 'nadam', name: 'nadam', options: { learningRate: 0.01 }, decoupledDecay: 0 },
+  {
+    label: 'nadam l2',
+    name: 'nadam',
+    options: { learningRate: 0.01, weightDecay: 0.01, momentumDecay: 0.01 },
+    decoupledDecay: 0,
+  },
+  {
+    label: 'nadam decoupled',
+    name: 'nadam',
+    options: { learningRate: 0.01, weightDecay: 0.01, decoupledWeightDecay: true },
+    decoupledDecay: 0.01,
+  },
+  {
+    label: 'lion',
+    name: 'lion',
+    options: { learningRate: 0.003, weightDecay: 0.1 },
+    decoupledDecay: 0.1,
+  },
+  {
+    label: 'schedule-free-adamw',
+    name: 'schedule-free-adamw',
+    options: { learningRate: 0.01, weightDecay: 0.01, warmupSteps: 3 },
+    decoupledDecay: 0,
+    predicts: false,
+  },
+  {
+    label: 'lookahead-adamw',
+    name: 'lookahead-adamw',
+    options: { learningRate: 0.01, k: 3, alpha: 0.5 },
+    decoupledDecay: 0.01,
+  },
 ];
 
-export function build(
-  row: OptimizerRow,
-  extra: Record<string, unknown> = {},
-): WeightPredictionOptimizer {
+/** `s`, or 0 for a row without weight prediction. */
+export function stepsFor(row: OptimizerRow, s: number): number {
+  return row.predicts === false ? 0 : s;
+}
+
+export function build(row: OptimizerRow, extra: Record<string, unknown> = {}): PackageOptimizer {
   return createOptimizer(row.name, { ...row.options, ...extra });
 }

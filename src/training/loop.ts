@@ -70,6 +70,8 @@ export interface TaskAdapter {
   evaluatedOn: EvaluationSplit;
   /** Loss and metric on the held-out split, with the current (true) weights. */
   evaluate(): Promise<{ loss: number; metric: number }>;
+  /** Loss and metric on a validation split held out from training, when the task has one. */
+  evaluateValidation?(): Promise<{ loss: number; metric: number }>;
   dispose(): void;
 }
 
@@ -386,6 +388,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
         }
       }
       const evaluation = await adapter.evaluate();
+      const validation = await adapter.evaluateValidation?.();
       const record: EpochRecord = {
         type: 'epoch',
         epoch,
@@ -393,6 +396,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
         trainLoss: acc.lossSum / Math.max(acc.lossCount, 1),
         testLoss: evaluation.loss,
         testMetric: evaluation.metric,
+        ...(validation && { validLoss: validation.loss, validMetric: validation.metric }),
         metric: adapter.metric,
         learningRate: nextLearningRate(optimizer),
         epochSeconds: acc.epochSeconds,
@@ -401,7 +405,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
       };
       append(record);
       progress.log(
-        `epoch ${epoch}/${epochs}: train loss ${record.trainLoss.toFixed(4)}, ${adapter.evaluatedOn} loss ${record.testLoss.toFixed(4)}, ${adapter.metric} ${record.testMetric.toFixed(4)}, ${Math.round(record.samplesPerSecond)} ${adapter.unit}/s`,
+        `epoch ${epoch}/${epochs}: train loss ${record.trainLoss.toFixed(4)}, ${validation ? `validation ${adapter.metric} ${validation.metric.toFixed(4)}, ` : ''}${adapter.evaluatedOn} loss ${record.testLoss.toFixed(4)}, ${adapter.metric} ${record.testMetric.toFixed(4)}, ${Math.round(record.samplesPerSecond)} ${adapter.unit}/s`,
       );
       if (options.onEpochEnd) await options.onEpochEnd(record);
       // The epoch-end checkpoint describes the start of the next epoch.
@@ -445,7 +449,15 @@ function buildSummary(
     metric: adapter.metric,
     higherIsBetter: adapter.higherIsBetter,
     evaluatedOn: adapter.evaluatedOn,
-    final: { testMetric: last.testMetric, testLoss: last.testLoss, trainLoss: last.trainLoss },
+    final: {
+      testMetric: last.testMetric,
+      testLoss: last.testLoss,
+      trainLoss: last.trainLoss,
+      ...(last.validMetric !== undefined && {
+        validMetric: last.validMetric,
+        validLoss: last.validLoss!,
+      }),
+    },
     best: { testMetric: best.testMetric, epoch: best.epoch },
     epochs: options.epochs,
     steps,

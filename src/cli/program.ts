@@ -17,7 +17,10 @@ import {
   planSweep,
   prepareSweepFolder,
   SWEEP_FILE,
+  type SweepPlan,
+  type WorkerResult,
 } from '../experiments/compare.js';
+import { readTuning, runTunedComparison } from '../experiments/tune.js';
 import { PRESETS, SCHEDULE_NAMES } from '../experiments/presets.js';
 import { runOne } from '../experiments/run.js';
 import { describeBackend, selectBackend } from '../kernels/backend.js';
@@ -45,12 +48,26 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
-    throw new InvalidArgumentError('expected a number >= 0, e.g. 1e-2');
-  }
-  return n;
+/** A comma list of numbers (`1e-3,3e-3`); one value stays a number. */
+function numberList(positive: boolean) {
+  const expected = positive ? 'numbers > 0, e.g. 1e-3,3e-3' : 'numbers >= 0, e.g. 0,1e-2';
+  return (value: string): number | number[] => {
+    const items = value.split(',').map((s) => s.trim());
+    const bad = items.filter((s) => {
+      const n = Number(s);
+      return s === '' || !Number.isFinite(n) || n < 0 || (positive && n === 0);
+    });
+    if (bad.length > 0) {
+      throw new InvalidArgumentError(
+        `${bad.map((b) => (b === '' ? 'an empty item' : `"${b}"`)).join(', ')}: expected a comma list of ${expected}`,
+      );
+    }
+    const list = items.map(Number);
+    if (new Set(list).size !== list.length) {
+      throw new InvalidArgumentError(`a value is listed twice: expected distinct ${expected}`);
+    }
+    return list.length === 1 ? list[0]! : list;
+  };
 }
 
 function stepsList(value: string): number[] {
@@ -86,9 +103,9 @@ function addRunFlags(command: Command): Command {
     .option('--task <name>', 'task preset (see `weight-prediction tasks`)', taskName)
     .option('--epochs <n>', 'epochs', integerAtLeast(1))
     .option('--batch-size <n>', 'batch size (token streams for language models)', integerAtLeast(1))
-    .option('--lr <rate>', 'peak learning rate', positiveNumber)
+    .option('--lr <rates>', 'peak learning rate; a comma list sweeps it', numberList(true))
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULE_NAMES))
-    .option('--weight-decay <lambda>', 'weight decay', nonNegativeNumber)
+    .option('--weight-decay <lambdas>', 'weight decay; a comma list sweeps it', numberList(false))
     .option('--clip <norm>', 'clip gradients to this global L2 norm', positiveNumber)
     .option('--bptt <n>', 'BPTT window of language models', integerAtLeast(1))
     .option(
@@ -120,9 +137,9 @@ interface RunFlags {
   task?: string;
   epochs?: number;
   batchSize?: number;
-  lr?: number;
+  lr?: number | number[];
   schedule?: string;
-  weightDecay?: number;
+  weightDecay?: number | number[];
   clip?: number;
   bptt?: number;
   predictionSteps?: number[];
@@ -230,26 +247,48 @@ async function trainCommand(
 }
 
 async function compareCommand(
-  flags: RunFlags & { seeds?: number; jobs?: number; baseline?: string },
+  flags: RunFlags & {
+    seeds?: number;
+    jobs?: number;
+    baseline?: string;
+    tune?: boolean;
+    tuneSeeds?: number;
+  },
 ) {
   const overrides = overridesFrom(flags, { seeds: flags.seeds });
   const task = overrides.task ?? 'mnist-mlp';
   const out = overrides.out ?? path.join('runs', task);
-  const plan = planSweep(overrides, out);
-  prepareSweepFolder(plan, flags.resume ?? false, commandLine());
-  const labels = [...new Set(plan.runs.map((r) => r.config.label))];
-  say(
-    `compare: task ${task}, ${labels.join(' vs ')}, ${overrides.seeds ?? 3} seeds, ${plan.runs.length} runs in ${out}`,
-  );
+  if (flags.tuneSeeds !== undefined && !flags.tune) {
+    throw new UserInputError('--tune-seeds sets the seeds of --tune: add --tune, or drop it');
+  }
   const spawnArgs = [process.execPath, ...process.execArgv, process.argv[1]!];
-  const results = await executeSweep(plan, {
-    ...(flags.jobs !== undefined && { jobs: flags.jobs }),
-    spawnArgs,
-    onResult: (r, done, total) =>
-      say(
-        `[${done}/${total}] ${r.run.config.label}, seed ${r.run.config.seed}: ${r.message}${r.skipped ? '' : ` (${r.seconds.toFixed(0)} s)`}`,
-      ),
-  });
+  const execute = (plan: SweepPlan) =>
+    executeSweep(plan, {
+      ...(flags.jobs !== undefined && { jobs: flags.jobs }),
+      spawnArgs,
+      onResult: (r, done, total) =>
+        say(
+          `[${done}/${total}] ${r.run.config.label}, seed ${r.run.config.seed}: ${r.message}${r.skipped ? '' : ` (${r.seconds.toFixed(0)} s)`}`,
+        ),
+    });
+  let results: WorkerResult[];
+  if (flags.tune) {
+    results = await runTunedComparison(overrides, out, {
+      tuneSeeds: flags.tuneSeeds ?? 2,
+      resume: flags.resume ?? false,
+      command: commandLine(),
+      execute,
+      say,
+    });
+  } else {
+    const plan = planSweep(overrides, out);
+    prepareSweepFolder(plan, flags.resume ?? false, commandLine());
+    const labels = [...new Set(plan.runs.map((r) => r.config.label))];
+    say(
+      `compare: task ${task}, ${labels.join(' vs ')}, ${overrides.seeds ?? 3} seeds, ${plan.runs.length} runs in ${out}`,
+    );
+    results = await execute(plan);
+  }
   const report = await writeRunsReport(path.join(out, 'runs'), out, flags.baseline);
   say(`report: ${report}`);
   const failed = results.filter((r) => !r.ok);
@@ -294,6 +333,7 @@ async function writeRunsReport(
     runs,
     outDir,
     ...(baseline !== undefined && { baseline }),
+    ...withTuning(runsRoot),
     meta: {
       command: madeBy ?? commandLine(),
       ...(madeBy !== undefined && { rebuiltWith: commandLine() }),
@@ -305,6 +345,12 @@ async function writeRunsReport(
     },
   });
   return written.files.markdown;
+}
+
+/** The tuning record of the comparison whose runs are in `runsRoot`, when it was tuned. */
+function withTuning(runsRoot: string) {
+  const tuning = readTuning(path.dirname(path.resolve(runsRoot)));
+  return tuning === undefined ? {} : { tuning };
 }
 
 async function reportCommand(runsRoot: string, flags: { out?: string; baseline?: string }) {
@@ -326,6 +372,15 @@ export function buildProgram(): Command {
     .option('--seeds <n>', 'number of seeds (1..n)', integerAtLeast(1))
     .option('--jobs <n>', 'runs in parallel (default: the number of cores)', integerAtLeast(1))
     .option('--baseline <label>', 'configuration the others are compared with (default: s = 0)')
+    .option(
+      '--tune',
+      'tune each configuration on validation over the --lr/--weight-decay lists, then evaluate the chosen settings on --seeds fresh seeds',
+    )
+    .option(
+      '--tune-seeds <n>',
+      'seeds per setting while tuning (1001..1000+n; default 2)',
+      integerAtLeast(1),
+    )
     .action(compareCommand);
 
   addRunFlags(

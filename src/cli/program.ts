@@ -20,7 +20,9 @@ import {
   type SweepPlan,
   type WorkerResult,
 } from '../experiments/compare.js';
+import { DEFAULT_QUEUE_NAME, executeOnQueue, openRunQueue } from '../experiments/queue.js';
 import { readTuning, runTunedComparison } from '../experiments/tune.js';
+import { addWorkerCommands } from './worker.js';
 import { PRESETS, SCHEDULE_NAMES } from '../experiments/presets.js';
 import { runOne } from '../experiments/run.js';
 import { describeBackend, selectBackend } from '../kernels/backend.js';
@@ -253,6 +255,8 @@ async function compareCommand(
     baseline?: string;
     tune?: boolean;
     tuneSeeds?: number;
+    queue?: string;
+    queueName?: string;
   },
 ) {
   const overrides = overridesFrom(flags, { seeds: flags.seeds });
@@ -262,15 +266,43 @@ async function compareCommand(
     throw new UserInputError('--tune-seeds sets the seeds of --tune: add --tune, or drop it');
   }
   const spawnArgs = [process.execPath, ...process.execArgv, process.argv[1]!];
+  const onResult = (r: WorkerResult, done: number, total: number) =>
+    say(
+      `[${done}/${total}] ${r.run.config.label}, seed ${r.run.config.seed}: ${r.message}${r.skipped ? '' : ` (${r.seconds.toFixed(0)} s)`}`,
+    );
+  // With --queue, Redis is checked before anything is written: an unreachable server leaves no folder.
+  const runQueue = flags.queue ? await openRunQueue(flags.queue, flags.queueName) : undefined;
   const execute = (plan: SweepPlan) =>
-    executeSweep(plan, {
-      ...(flags.jobs !== undefined && { jobs: flags.jobs }),
-      spawnArgs,
-      onResult: (r, done, total) =>
-        say(
-          `[${done}/${total}] ${r.run.config.label}, seed ${r.run.config.seed}: ${r.message}${r.skipped ? '' : ` (${r.seconds.toFixed(0)} s)`}`,
-        ),
-    });
+    runQueue
+      ? executeOnQueue(plan, runQueue, { onResult })
+      : executeSweep(plan, {
+          ...(flags.jobs !== undefined && { jobs: flags.jobs }),
+          spawnArgs,
+          onResult,
+        });
+  let results: WorkerResult[];
+  try {
+    results = await runSweeps(overrides, out, flags, execute);
+  } finally {
+    await runQueue?.close();
+  }
+  const report = await writeRunsReport(path.join(out, 'runs'), out, flags.baseline);
+  say(`report: ${report}`);
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    throw new UserInputError(
+      `${failed.length} of ${results.length} runs failed (see above); the report covers the finished ones. Fix the cause and rerun with --resume`,
+    );
+  }
+}
+
+/** The runs of `compare`: a tuned comparison, or a grid (one setting: the plain comparison). */
+async function runSweeps(
+  overrides: Overrides,
+  out: string,
+  flags: RunFlags & { tune?: boolean; tuneSeeds?: number },
+  execute: (plan: SweepPlan) => Promise<WorkerResult[]>,
+): Promise<WorkerResult[]> {
   let results: WorkerResult[];
   if (flags.tune) {
     results = await runTunedComparison(overrides, out, {
@@ -285,18 +317,11 @@ async function compareCommand(
     prepareSweepFolder(plan, flags.resume ?? false, commandLine());
     const labels = [...new Set(plan.runs.map((r) => r.config.label))];
     say(
-      `compare: task ${task}, ${labels.join(' vs ')}, ${overrides.seeds ?? 3} seeds, ${plan.runs.length} runs in ${out}`,
+      `compare: task ${overrides.task ?? 'mnist-mlp'}, ${labels.join(' vs ')}, ${overrides.seeds ?? 3} seeds, ${plan.runs.length} runs in ${out}`,
     );
     results = await execute(plan);
   }
-  const report = await writeRunsReport(path.join(out, 'runs'), out, flags.baseline);
-  say(`report: ${report}`);
-  const failed = results.filter((r) => !r.ok);
-  if (failed.length > 0) {
-    throw new UserInputError(
-      `${failed.length} of ${results.length} runs failed (see above); the report covers the finished ones. Fix the cause and rerun with --resume`,
-    );
-  }
+  return results;
 }
 
 /**
@@ -381,6 +406,11 @@ export function buildProgram(): Command {
       'seeds per setting while tuning (1001..1000+n; default 2)',
       integerAtLeast(1),
     )
+    .option(
+      '--queue <url>',
+      'enqueue the runs on BullMQ over Redis (redis://HOST:PORT) for `worker`s to train, instead of training here',
+    )
+    .option('--queue-name <name>', `BullMQ queue name (default ${DEFAULT_QUEUE_NAME})`)
     .action(compareCommand);
 
   addRunFlags(
@@ -400,6 +430,8 @@ export function buildProgram(): Command {
     .option('--out <folder>', 'where to write the report (default: the runs folder)')
     .option('--baseline <label>', 'configuration the others are compared with')
     .action(reportCommand);
+
+  addWorkerCommands(program);
 
   program
     .command('tasks')

@@ -45,8 +45,8 @@ export function wilcoxonSignedRank(x: readonly number[], y: readonly number[]): 
     for (let s = 0; s <= total2; s++) {
       const q = dist[s]!;
       if (q === 0) continue;
-      next[s] += 0.5 * q;
-      next[s + r] += 0.5 * q;
+      next[s] = next[s]! + 0.5 * q;
+      next[s + r] = next[s + r]! + 0.5 * q;
     }
     dist = next;
   }

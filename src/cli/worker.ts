@@ -66,7 +66,7 @@ async function trainJob(data: RunJobData, threads: number): Promise<RunJobResult
     const configFile = path.join(dir, 'run-config.json');
     writeFileAtomic(configFile, JSON.stringify(data.config) + '\n');
     const [command, ...args] = [process.execPath, ...process.execArgv, process.argv[1]!];
-    const stderr = await new Promise<string>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       const child = spawn(command!, [...args, 'run-job', configFile, path.join(dir, 'run')], {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         env: { WEIGHT_PREDICTION_THREADS: String(threads), ...process.env },
@@ -77,14 +77,13 @@ async function trainJob(data: RunJobData, threads: number): Promise<RunJobResult
       });
       child.on('error', reject);
       child.on('close', (code, signal) => {
-        if (code === 0) resolve(text);
+        if (code === 0) resolve();
         else {
           const last = text.trim().split('\n').at(-1) ?? '';
           reject(new Error(`training failed (${signal ?? `exit ${code}`}): ${last}`));
         }
       });
     });
-    void stderr;
     const files: Record<string, string> = {};
     for (const name of RETURNED_FILES) {
       files[name] = readFileSync(path.join(dir, 'run', name), 'utf8');

@@ -265,6 +265,11 @@ async function compareCommand(
   if (flags.tuneSeeds !== undefined && !flags.tune) {
     throw new UserInputError('--tune-seeds sets the seeds of --tune: add --tune, or drop it');
   }
+  if (flags.queue !== undefined && flags.jobs !== undefined) {
+    throw new UserInputError(
+      '--jobs is how many runs train here; with --queue the workers train them: give --jobs to `weight-prediction worker` instead',
+    );
+  }
   const spawnArgs = [process.execPath, ...process.execArgv, process.argv[1]!];
   const onResult = (r: WorkerResult, done: number, total: number) =>
     say(

@@ -28,6 +28,11 @@ describe('compare: setting lists and --tune', () => {
       /--tune has nothing to tune: one learning rate and one weight decay/,
     ],
     [['--tune-seeds', '2', '--lr', '1e-3,3e-3'], /--tune-seeds sets the seeds of --tune/],
+    [['--queue', 'redis://127.0.0.1:1', '--jobs', '2'], /with --queue the workers train them/],
+    [
+      ['--queue', 'http://localhost:6379'],
+      /--queue http:\/\/localhost:6379: expected redis:\/\/HOST:PORT/,
+    ],
   ])('rejects %j before anything runs', (flags, message) => {
     const out = path.join(root, `bad-${flags.join('_').replace(/[^a-z0-9]/gi, '')}`);
     const run = cli('compare', '--task', 'mnist-tiny', ...flags, '--out', out);

@@ -300,6 +300,24 @@ export function protocolBlocks(
         ),
       },
     );
+    const edges = tuning.choices.flatMap((choice) => {
+      const rates = [...new Set(choice.points.map((p) => p.setting.learningRate))].filter(
+        (r): r is number => r !== undefined,
+      );
+      const chosen = choice.chosen.learningRate;
+      if (rates.length < 2 || chosen === undefined) return [];
+      if (chosen === Math.max(...rates))
+        return [`${choice.label} chose the largest learning rate listed`];
+      if (chosen === Math.min(...rates))
+        return [`${choice.label} chose the smallest learning rate listed`];
+      return [];
+    });
+    if (edges.length > 0) {
+      blocks.push({
+        kind: 'paragraph',
+        text: `At the edge of the grid: ${edges.join('; ')}. The best setting may lie beyond the grid: extend the list that way before reading this as a comparison at each configuration's best.`,
+      });
+    }
     if (sensitivity) blocks.push({ kind: 'figure', figure: sensitivity });
   }
   return blocks;

@@ -118,6 +118,10 @@ describe('compare: setting lists and --tune', () => {
     expect(md).toContain('p (Wilcoxon, exact)');
     expect(md).toContain('### Secondary comparisons (Holm-corrected)');
     expect(md).toContain('### Tuning');
+    // Two learning rates: whichever is chosen lies at an edge of the grid, and the report says so.
+    expect(md).toMatch(
+      /At the edge of the grid: adamw chose the (largest|smallest) learning rate listed/,
+    );
     expect(md).toContain('figures/mnist-tiny-sensitivity.png');
     expect(existsSync(path.join(out, 'figures', 'mnist-tiny-sensitivity.svg'))).toBe(true);
 

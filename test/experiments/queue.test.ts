@@ -293,3 +293,48 @@ describe('the proof sweep, locally and through Redis with a worker killed mid-ru
     await survivor.exited;
   }, 900_000);
 });
+
+describe('a coordinator killed mid-sweep', () => {
+  it('resumes with --resume, collecting what the workers finished meanwhile, training nothing twice', async () => {
+    const queueName = 'coordinator';
+    const worker = track(
+      background('worker', '--queue', redis.url, '--queue-name', queueName, '--lock-seconds', '5'),
+    );
+    await worker.waitFor(/serving queue/);
+    const out = path.join(root, 'interrupted');
+    const args = [
+      'compare',
+      '--task',
+      'mnist-tiny',
+      '--epochs',
+      '1',
+      '--seeds',
+      '2',
+      '--queue',
+      redis.url,
+      '--queue-name',
+      queueName,
+      '--out',
+      out,
+    ];
+    const first = track(background(...args));
+    await first.waitFor(/\[1\/4\]/);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The jobs live in Redis: the worker goes on and finishes all four without the coordinator.
+    const until = Date.now() + 300_000;
+    while ((worker.stderr.match(/ finished/g) ?? []).length < 4) {
+      if (Date.now() > until)
+        throw new Error(`the worker did not finish 4 jobs:\n${worker.stderr}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const resumed = cli(...args, '--resume');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain('report:');
+    expect(resumed.stderr.match(/already finished|finished on /g)).toHaveLength(4);
+    expect((worker.stderr.match(/started/g) ?? []).length).toBe(4);
+    expect(summaries(out).size).toBe(4);
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  }, 600_000);
+});

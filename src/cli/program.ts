@@ -19,7 +19,12 @@ import {
   PARENT_PID_ENV,
   prepareSweepFolder,
   SWEEP_FILE,
+  type SweepPlan,
+  type WorkerResult,
 } from '../experiments/compare.js';
+import { DEFAULT_QUEUE_NAME, executeOnQueue, openRunQueue } from '../experiments/queue.js';
+import { readTuning, runTunedComparison } from '../experiments/tune.js';
+import { addWorkerCommands } from './worker.js';
 import { PRESETS, SCHEDULE_NAMES } from '../experiments/presets.js';
 import { runOne } from '../experiments/run.js';
 import { muteTfjsNodeBanner } from './quiet-tfjs.js';
@@ -49,12 +54,26 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
-    throw new InvalidArgumentError('expected a number >= 0, e.g. 1e-2');
-  }
-  return n;
+/** A comma list of numbers (`1e-3,3e-3`); one value stays a number. */
+function numberList(positive: boolean) {
+  const expected = positive ? 'numbers > 0, e.g. 1e-3,3e-3' : 'numbers >= 0, e.g. 0,1e-2';
+  return (value: string): number | number[] => {
+    const items = value.split(',').map((s) => s.trim());
+    const bad = items.filter((s) => {
+      const n = Number(s);
+      return s === '' || !Number.isFinite(n) || n < 0 || (positive && n === 0);
+    });
+    if (bad.length > 0) {
+      throw new InvalidArgumentError(
+        `${bad.map((b) => (b === '' ? 'an empty item' : `"${b}"`)).join(', ')}: expected a comma list of ${expected}`,
+      );
+    }
+    const list = items.map(Number);
+    if (new Set(list).size !== list.length) {
+      throw new InvalidArgumentError(`a value is listed twice: expected distinct ${expected}`);
+    }
+    return list.length === 1 ? list[0]! : list;
+  };
 }
 
 function stepsList(value: string): number[] {
@@ -115,9 +134,9 @@ function addRunFlags(command: Command, sweep: boolean): Command {
     .option('--task <name>', 'task preset (see `weight-prediction tasks`)', taskName)
     .option('--epochs <n>', 'epochs', integerAtLeast(1))
     .option('--batch-size <n>', 'batch size (token streams for language models)', integerAtLeast(1))
-    .option('--lr <rate>', 'peak learning rate', positiveNumber)
+    .option('--lr <rates>', 'peak learning rate; a comma list sweeps it', numberList(true))
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(SCHEDULE_NAMES))
-    .option('--weight-decay <lambda>', 'weight decay', nonNegativeNumber)
+    .option('--weight-decay <lambdas>', 'weight decay; a comma list sweeps it', numberList(false))
     .option('--clip <norm>', 'clip gradients to this global L2 norm', positiveNumber)
     .option('--bptt <n>', 'BPTT window of language models', integerAtLeast(1))
     .option(
@@ -154,9 +173,9 @@ interface RunFlags {
   task?: string;
   epochs?: number;
   batchSize?: number;
-  lr?: number;
+  lr?: number | number[];
   schedule?: string;
-  weightDecay?: number;
+  weightDecay?: number | number[];
   clip?: number;
   bptt?: number;
   predictionSteps?: number[];
@@ -326,21 +345,38 @@ async function trainCommand(
 }
 
 async function compareCommand(
-  flags: RunFlags & { seeds?: number; jobs?: number; baseline?: string },
+  flags: RunFlags & {
+    seeds?: number;
+    jobs?: number;
+    baseline?: string;
+    tune?: boolean;
+    tuneSeeds?: number;
+    queue?: string;
+    queueName?: string;
+  },
 ) {
   const overrides = overridesFrom(flags, { seeds: flags.seeds });
   const task = overrides.task ?? 'mnist-mlp';
   const out = overrides.out ?? path.join('runs', task);
-  const plan = planSweep(overrides, out);
-  lockFolder(out, commandLine(), '--out');
-  prepareSweepFolder(plan, flags.resume ?? false, commandLine());
-  const labels = [...new Set(plan.runs.map((r) => r.config.label))];
-  say(
-    `compare: task ${task}, ${labels.join(' vs ')}, ${overrides.seeds ?? 3} seeds, ${plan.runs.length} runs in ${out}`,
-  );
+  if (flags.tuneSeeds !== undefined && !flags.tune) {
+    throw new UserInputError('--tune-seeds sets the seeds of --tune: add --tune, or drop it');
+  }
+  if (flags.queue !== undefined && flags.jobs !== undefined) {
+    throw new UserInputError(
+      '--jobs is how many runs train here; with --queue the workers train them: give --jobs to `weight-prediction worker` instead',
+    );
+  }
   const spawnArgs = [process.execPath, ...process.execArgv, process.argv[1]!];
-  // SIGINT / SIGTERM go to the workers too, and compare exits once they have: none is left
-  // running (and writing) behind it. Their checkpoints are kept for --resume.
+  const onResult = (r: WorkerResult, done: number, total: number) =>
+    say(
+      `[${done}/${total}] ${r.run.config.label}, seed ${r.run.config.seed}: ${r.message}${r.skipped ? '' : ` (${r.seconds.toFixed(0)} s)`}`,
+    );
+  // With --queue, Redis is checked before anything is written: an unreachable server leaves no folder.
+  const runQueue = flags.queue ? await openRunQueue(flags.queue, flags.queueName) : undefined;
+  lockFolder(out, commandLine(), '--out');
+  // Local runs: SIGINT / SIGTERM go to the workers too, and compare exits once they have: none is
+  // left running (and writing) behind it. Their checkpoints are kept for --resume. (Queued runs
+  // belong to the workers; a stopped coordinator collects them with --resume.)
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (!abort.signal.aborted) {
@@ -348,24 +384,32 @@ async function compareCommand(
     }
     abort.abort(signal);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const results = await executeSweep(plan, {
-    ...(flags.jobs !== undefined && { jobs: flags.jobs }),
-    spawnArgs,
-    abort: abort.signal,
-    onResult: (r, done, total) =>
-      say(
-        `[${done}/${total}] ${r.run.config.label}, seed ${r.run.config.seed}: ${r.message}${r.skipped ? '' : ` (${r.seconds.toFixed(0)} s)`}`,
-      ),
-  });
+  if (!runQueue) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  const execute = (plan: SweepPlan) =>
+    runQueue
+      ? executeOnQueue(plan, runQueue, { onResult })
+      : executeSweep(plan, {
+          ...(flags.jobs !== undefined && { jobs: flags.jobs }),
+          spawnArgs,
+          abort: abort.signal,
+          onResult,
+        });
+  let results: WorkerResult[];
+  try {
+    results = await runSweeps(overrides, out, flags, execute);
+  } finally {
+    await runQueue?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   if (abort.signal.aborted) {
     const signal = abort.signal.reason as NodeJS.Signals;
     say(`compare: stopped by ${signal}; finish the comparison with the same flags and --resume`);
     process.exit(128 + os.constants.signals[signal]);
   }
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
   const report = await writeRunsReport(path.join(out, 'runs'), out, flags.baseline);
   say(`report: ${report}`);
   const diverged = [
@@ -382,6 +426,34 @@ async function compareCommand(
       `${failed.length} of ${results.length} runs failed (see above); the report covers the finished ones. Fix the cause and rerun with --resume`,
     );
   }
+}
+
+/** The runs of `compare`: a tuned comparison, or a grid (one setting: the plain comparison). */
+async function runSweeps(
+  overrides: Overrides,
+  out: string,
+  flags: RunFlags & { tune?: boolean; tuneSeeds?: number },
+  execute: (plan: SweepPlan) => Promise<WorkerResult[]>,
+): Promise<WorkerResult[]> {
+  let results: WorkerResult[];
+  if (flags.tune) {
+    results = await runTunedComparison(overrides, out, {
+      tuneSeeds: flags.tuneSeeds ?? 2,
+      resume: flags.resume ?? false,
+      command: commandLine(),
+      execute,
+      say,
+    });
+  } else {
+    const plan = planSweep(overrides, out);
+    prepareSweepFolder(plan, flags.resume ?? false, commandLine());
+    const labels = [...new Set(plan.runs.map((r) => r.config.label))];
+    say(
+      `compare: task ${overrides.task ?? 'mnist-mlp'}, ${labels.join(' vs ')}, ${overrides.seeds ?? 3} seeds, ${plan.runs.length} runs in ${out}`,
+    );
+    results = await execute(plan);
+  }
+  return results;
 }
 
 /**
@@ -420,6 +492,7 @@ async function writeRunsReport(
     runs,
     outDir,
     ...(baseline !== undefined && { baseline }),
+    ...withTuning(runsRoot),
     meta: {
       command: madeBy ?? commandLine(),
       ...(madeBy !== undefined && { rebuiltWith: commandLine() }),
@@ -429,6 +502,12 @@ async function writeRunsReport(
     },
   });
   return written.files.markdown;
+}
+
+/** The tuning record of the comparison whose runs are in `runsRoot`, when it was tuned. */
+function withTuning(runsRoot: string) {
+  const tuning = readTuning(path.dirname(path.resolve(runsRoot)));
+  return tuning === undefined ? {} : { tuning };
 }
 
 async function reportCommand(runsRoot: string, flags: { out?: string; baseline?: string }) {
@@ -461,6 +540,20 @@ export function buildProgram(): Command {
     .option('--seeds <n>', 'number of seeds (1..n)', integerAtLeast(1))
     .option('--jobs <n>', 'runs in parallel (default: the number of cores)', integerAtLeast(1))
     .option('--baseline <label>', 'configuration the others are compared with (default: s = 0)')
+    .option(
+      '--tune',
+      'tune each configuration on validation over the --lr/--weight-decay lists, then evaluate the chosen settings on --seeds fresh seeds',
+    )
+    .option(
+      '--tune-seeds <n>',
+      'seeds per setting while tuning (1001..1000+n; default 2)',
+      integerAtLeast(1),
+    )
+    .option(
+      '--queue <url>',
+      'enqueue the runs on BullMQ over Redis (redis://HOST:PORT) for `worker`s to train, instead of training here',
+    )
+    .option('--queue-name <name>', `BullMQ queue name (default ${DEFAULT_QUEUE_NAME})`)
     .action(compareCommand);
 
   addRunFlags(
@@ -482,6 +575,8 @@ export function buildProgram(): Command {
     .option('--out <folder>', 'where to write the report (default: the runs folder)')
     .option('--baseline <label>', 'configuration the others are compared with')
     .action(reportCommand);
+
+  addWorkerCommands(program);
 
   program
     .command('tasks')

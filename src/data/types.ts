@@ -24,6 +24,8 @@ export interface ImageClassificationDataset {
   classNames: string[];
   train: ImageSplit;
   test: ImageSplit;
+  /** Held out from the training images (see `holdOutValidation`), for tuning; absent when none is. */
+  valid?: ImageSplit;
 }
 
 /** A word-level language-modelling corpus: token ids into `vocab`. */

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { UserInputError } from '../errors.js';
 import { ensureWritableDir, writeFileAtomic } from '../files.js';
 import { DIVERGED_FILE, SUMMARY_FILE } from '../training/log-format.js';
-import { comparisonCells, resolveRun, type Overrides, type RunConfig } from './config.js';
+import { gridCells, resolveRun, type Overrides, type RunConfig, type SweepCell } from './config.js';
 
 export const SWEEP_FILE = 'sweep.json';
 
@@ -26,14 +26,18 @@ export function labelSlug(label: string): string {
 }
 
 /**
- * The runs of a comparison: every optimizer × s cell for seeds 1..N, ordered seed by seed so the
- * paired runs of one seed train at the same time (they then share the machine's load alike).
+ * The runs of a comparison: every optimizer × s cell (× learning rate × weight decay when they are
+ * lists) for seeds 1..N (or `seeds`), ordered seed by seed so the paired runs of one seed train at
+ * the same time (they then share the machine's load alike).
  */
-export function planSweep(overrides: Overrides, out: string): SweepPlan {
-  const seeds = overrides.seeds ?? 3;
-  const cells = comparisonCells(overrides);
+export function planSweep(
+  overrides: Overrides,
+  out: string,
+  cells: SweepCell[] = gridCells(overrides),
+  seeds: number[] = Array.from({ length: overrides.seeds ?? 3 }, (_, i) => i + 1),
+): SweepPlan {
   const runs: PlannedRun[] = [];
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (const seed of seeds) {
     for (const cell of cells) {
       const config = resolveRun(overrides, cell, seed);
       runs.push({ config, dir: path.join(out, 'runs', labelSlug(config.label), `seed-${seed}`) });

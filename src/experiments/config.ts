@@ -50,9 +50,10 @@ export interface Overrides {
   task?: string;
   epochs?: number;
   batchSize?: number;
-  learningRate?: number;
+  /** A list is a grid of settings (or, with `compare --tune`, the settings tuned over). */
+  learningRate?: number | number[];
   schedule?: ScheduleName;
-  weightDecay?: number;
+  weightDecay?: number | number[];
   clipGlobalNorm?: number;
   bptt?: number;
   optimizer?: OptimizerName[];
@@ -127,6 +128,20 @@ function nonNegative(where: string, name: string, value: unknown, positive = fal
   return value;
 }
 
+/** A number or a non-empty list of distinct numbers, each checked; one value stays a number. */
+function numberList(
+  where: string,
+  name: string,
+  value: unknown,
+  positive: boolean,
+): number | number[] {
+  if (!Array.isArray(value)) return nonNegative(where, name, value, positive);
+  if (value.length === 0) fail(where, name, value, 'at least one value');
+  const list = value.map((v) => nonNegative(where, name, v, positive));
+  if (new Set(list).size !== list.length) fail(where, name, value, 'distinct values');
+  return list.length === 1 ? list[0]! : list;
+}
+
 /**
  * Checks overrides from flags or a JSON config (`where` names the source in messages, e.g.
  * `--config run.json`), before anything trains.
@@ -146,8 +161,12 @@ export function validateOverrides(raw: unknown, where: string): Overrides {
   if (o.task !== undefined) findPreset(String(o.task));
   if (o.epochs !== undefined) integer(where, 'epochs', o.epochs, 1);
   if (o.batchSize !== undefined) integer(where, 'batchSize', o.batchSize, 1);
-  if (o.learningRate !== undefined) nonNegative(where, 'learningRate', o.learningRate, true);
-  if (o.weightDecay !== undefined) nonNegative(where, 'weightDecay', o.weightDecay);
+  if (o.learningRate !== undefined) {
+    o.learningRate = numberList(where, 'learningRate', o.learningRate, true);
+  }
+  if (o.weightDecay !== undefined) {
+    o.weightDecay = numberList(where, 'weightDecay', o.weightDecay, false);
+  }
   if (o.clipGlobalNorm !== undefined) nonNegative(where, 'clipGlobalNorm', o.clipGlobalNorm, true);
   if (o.bptt !== undefined) integer(where, 'bptt', o.bptt, 1);
   if (o.seeds !== undefined) integer(where, 'seeds', o.seeds, 1);
@@ -211,16 +230,33 @@ export function runLabel(optimizer: OptimizerName, predictionSteps: number): str
 }
 
 /** The settings `data` and `model` take, by kind (see presets.ts). */
-const DATA_KEYS: Record<string, readonly string[] | undefined> = {
-  image: ['kind', 'dataset', 'trainLimit', 'testLimit', 'augment', 'normalize'],
+// Typed by kind, so a new data or model kind cannot be added without its settings here.
+const DATA_KEYS: {
+  image: readonly (keyof ImageDataConfig)[];
+  text: readonly (keyof TextDataConfig)[];
+} = {
+  image: [
+    'kind',
+    'dataset',
+    'trainLimit',
+    'testLimit',
+    'validationFraction',
+    'augment',
+    'normalize',
+  ],
   text: ['kind', 'corpus', 'vocabSize', 'books', 'trainTokens', 'validTokens'],
 };
-const MODEL_KEYS: Record<string, readonly string[] | undefined> = {
+const MODEL_KEYS: {
+  [K in ModelConfig['kind']]: readonly (keyof Extract<ModelConfig, { kind: K }>)[];
+} = {
   mlp: ['kind', 'hiddenUnits'],
   vgg: ['kind', 'widths', 'convsPerBlock', 'denseUnits'],
   resnet: ['kind', 'depth', 'width'],
   lstm: ['kind', 'layers', 'embeddingSize', 'hiddenSize', 'dropout', 'tieWeights'],
+  transformer: ['kind', 'layers', 'width', 'heads', 'contextLength', 'dropout'],
 };
+
+type KeyLists = Record<string, readonly string[] | undefined>;
 
 /** A misspelt setting would otherwise be ignored in silence and the run use the preset's value. */
 function checkKnownKeys(
@@ -249,31 +285,53 @@ function readsDataDir(data: ImageDataConfig | TextDataConfig): boolean {
   return data.kind === 'image' ? data.dataset !== 'mnist' : data.corpus === 'text';
 }
 
-/** One run's configuration: the preset, the overrides, then one optimizer × s cell and one seed. */
-export function resolveRun(
-  overrides: Overrides,
-  cell: { optimizer: OptimizerName; predictionSteps: number },
-  seed: number,
-): RunConfig {
+/** One configuration of a sweep; a learning rate or weight decay here wins over the overrides. */
+export interface SweepCell {
+  optimizer: OptimizerName;
+  predictionSteps: number;
+  learningRate?: number;
+  weightDecay?: number;
+  /** Label in reports (default: `runLabel` of the optimizer and s). */
+  label?: string;
+}
+
+/** The values of a setting that may be a list. */
+export function settingList(value: number | number[] | undefined): number[] | undefined {
+  return value === undefined ? undefined : Array.isArray(value) ? value : [value];
+}
+
+/** One value of a setting that may be a list; a list of several needs the cell to choose. */
+function single(name: string, flag: string, value: number | number[] | undefined, chosen?: number) {
+  if (chosen !== undefined) return chosen;
+  if (!Array.isArray(value)) return value;
+  if (value.length === 1) return value[0];
+  throw new UserInputError(
+    `${name} lists ${value.length} values (${value.join(', ')}) but one run takes one: give one ${flag} value, or use \`compare\` to sweep them`,
+  );
+}
+
+/** One run's configuration: the preset, the overrides, then one sweep cell and one seed. */
+export function resolveRun(overrides: Overrides, cell: SweepCell, seed: number): RunConfig {
   const preset = findPreset(overrides.task ?? 'mnist-mlp');
+  const learningRate = single('learningRate', '--lr', overrides.learningRate, cell.learningRate);
+  const weightDecay = single(
+    'weightDecay',
+    '--weight-decay',
+    overrides.weightDecay,
+    cell.weightDecay,
+  );
   const recipe: TrainingRecipe = {
     ...preset.recipe,
     optimizer: cell.optimizer,
-    ...pick(overrides, [
-      'epochs',
-      'batchSize',
-      'learningRate',
-      'schedule',
-      'weightDecay',
-      'clipGlobalNorm',
-      'bptt',
-    ]),
+    ...pick(overrides, ['epochs', 'batchSize', 'schedule', 'clipGlobalNorm', 'bptt']),
+    ...(learningRate !== undefined && { learningRate }),
+    ...(weightDecay !== undefined && { weightDecay }),
   };
   const adapted = adaptRecipe(cell.optimizer, recipe, overrides, overrides.optimizerOptions ?? {});
   const data = { ...preset.data, ...(overrides.data ?? {}) } as ImageDataConfig | TextDataConfig;
   const model = { ...preset.model, ...(overrides.model ?? {}) } as ModelConfig;
-  checkKnownKeys(preset.name, 'data', data, DATA_KEYS[data.kind]);
-  checkKnownKeys(preset.name, 'model', model, MODEL_KEYS[model.kind]);
+  checkKnownKeys(preset.name, 'data', data, (DATA_KEYS as KeyLists)[data.kind]);
+  checkKnownKeys(preset.name, 'model', model, (MODEL_KEYS as KeyLists)[model.kind]);
   if (overrides.dataDir !== undefined && !readsDataDir(data)) {
     throw new UserInputError(
       `Task ${preset.name} reads no data folder (its ${data.kind === 'image' ? `${data.dataset} images come` : `${data.corpus} corpus comes`} with the package), so --data-dir ${overrides.dataDir} would be ignored: drop --data-dir (or "dataDir" in the config), or choose a task that reads a folder`,
@@ -281,7 +339,7 @@ export function resolveRun(
   }
   return {
     task: preset.name,
-    label: runLabel(cell.optimizer, cell.predictionSteps),
+    label: cell.label ?? runLabel(cell.optimizer, cell.predictionSteps),
     seed,
     backend: overrides.backend ?? 'auto',
     ...(overrides.dataDir !== undefined && { dataDir: overrides.dataDir }),
@@ -296,9 +354,7 @@ export function resolveRun(
 }
 
 /** The optimizer × s cells of a comparison (default: the preset's optimizer with s = 0 and 1). */
-export function comparisonCells(
-  overrides: Overrides,
-): { optimizer: OptimizerName; predictionSteps: number }[] {
+export function comparisonCells(overrides: Overrides): SweepCell[] {
   const preset = findPreset(overrides.task ?? 'mnist-mlp');
   const optimizers = overrides.optimizer ?? [preset.recipe.optimizer];
   const steps = overrides.predictionSteps ?? [0, 1];
@@ -310,6 +366,49 @@ export function comparisonCells(
       predictionSteps,
     }));
   });
+}
+
+/** One learning rate × weight decay setting of a grid (undefined: the preset's). */
+export interface Setting {
+  learningRate?: number;
+  weightDecay?: number;
+}
+
+/** The learning rate × weight decay settings the overrides list. */
+export function gridSettings(overrides: Overrides): Setting[] {
+  const rates = settingList(overrides.learningRate) ?? [undefined];
+  const decays = settingList(overrides.weightDecay) ?? [undefined];
+  return rates.flatMap((learningRate) =>
+    decays.map((weightDecay) => ({
+      ...(learningRate !== undefined && { learningRate }),
+      ...(weightDecay !== undefined && { weightDecay }),
+    })),
+  );
+}
+
+/** `lr=0.001 wd=0.01`: the part of a grid label naming the settings that vary. */
+export function settingLabel(setting: Setting, overrides: Overrides): string {
+  const parts: string[] = [];
+  if ((settingList(overrides.learningRate)?.length ?? 0) > 1)
+    parts.push(`lr=${setting.learningRate}`);
+  if ((settingList(overrides.weightDecay)?.length ?? 0) > 1)
+    parts.push(`wd=${setting.weightDecay}`);
+  return parts.join(' ');
+}
+
+/**
+ * The cells of a grid: every optimizer × s configuration at every learning rate × weight decay
+ * listed, labelled with the settings that vary (`adamw s=1 lr=0.003`).
+ */
+export function gridCells(overrides: Overrides): SweepCell[] {
+  const settings = gridSettings(overrides);
+  return comparisonCells(overrides).flatMap((cell) =>
+    settings.map((setting) => {
+      const suffix = settingLabel(setting, overrides);
+      const base = runLabel(cell.optimizer, cell.predictionSteps);
+      return { ...cell, ...setting, label: suffix === '' ? base : `${base} ${suffix}` };
+    }),
+  );
 }
 
 function pick<K extends keyof Overrides>(o: Overrides, keys: K[]): Partial<Pick<Overrides, K>> {

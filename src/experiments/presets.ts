@@ -13,6 +13,11 @@ export interface ImageDataConfig {
   /** Keep the first N training / test images (all when absent). */
   trainLimit?: number;
   testLimit?: number;
+  /**
+   * Hold out this fraction of the (limited) training images as a validation split, drawn with a
+   * fixed seed shared by every run; tuning chooses on it. Absent: no validation split.
+   */
+  validationFraction?: number;
   /** Random crop with 4-pixel padding and horizontal flip (CIFAR-style). */
   augment: boolean;
   /** Per-channel standardisation with the training split's mean and std. */
@@ -78,6 +83,7 @@ const mnist = (extra: Partial<ImageDataConfig> = {}): ImageDataConfig => ({
   dataset: 'mnist',
   augment: false,
   normalize: false,
+  validationFraction: 0.1,
   ...extra,
 });
 
@@ -102,6 +108,8 @@ const cifar10 = (extra: Partial<ImageDataConfig> = {}): ImageDataConfig => ({
   dataset: 'cifar10',
   augment: true,
   normalize: true,
+  // 5,000 of the 50,000 training images.
+  validationFraction: 0.1,
   ...extra,
 });
 
@@ -226,6 +234,7 @@ export const PRESETS: readonly TaskPreset[] = [
       trainLimit: 20_000,
       augment: false,
       normalize: true,
+      validationFraction: 0.1,
     },
     model: { kind: 'resnet', depth: 8, width: 8 },
     recipe: {

@@ -10,6 +10,7 @@ import {
 } from '../data/image-folder.js';
 import { loadGutenbergCorpus, loadSotuCorpus, loadTextCorpus } from '../data/corpora.js';
 import { loadFashionMnist, loadMnist } from '../data/mnist.js';
+import { holdOutValidation } from '../data/validation.js';
 import type { ImageClassificationDataset, LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
 import {
@@ -139,6 +140,10 @@ export function loadImageData(
     case 'cifar100':
       dataset = loadCifar100(requireDataDir(config, 'the CIFAR-100 binary files'), limits);
       break;
+  }
+  // Held out before the stats are taken, so validation images inform nothing the model trains with.
+  if (data.validationFraction !== undefined) {
+    dataset = holdOutValidation(dataset, data.validationFraction);
   }
   return data.normalize
     ? { data: dataset, normalize: channelStats(dataset.train, dataset.imageShape[2]) }

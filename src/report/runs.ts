@@ -104,6 +104,10 @@ export function parseRecord(value: unknown, where: string): MetricsRecord {
       trainLoss: num(o, 'trainLoss', where),
       testLoss: num(o, 'testLoss', where),
       testMetric: num(o, 'testMetric', where),
+      ...(o.validMetric !== undefined && {
+        validLoss: num(o, 'validLoss', where),
+        validMetric: num(o, 'validMetric', where),
+      }),
       metric: metricName(o, where),
       learningRate: num(o, 'learningRate', where),
       epochSeconds: num(o, 'epochSeconds', where, { min: 0 }),
@@ -140,6 +144,10 @@ export function parseSummary(value: unknown, where: string): RunSummary {
       testMetric: num(final, 'testMetric', `${where} "final"`),
       testLoss: num(final, 'testLoss', `${where} "final"`),
       trainLoss: num(final, 'trainLoss', `${where} "final"`),
+      ...(final.validMetric !== undefined && {
+        validMetric: num(final, 'validMetric', `${where} "final"`),
+        validLoss: num(final, 'validLoss', `${where} "final"`),
+      }),
     },
     best: {
       testMetric: num(best, 'testMetric', `${where} "best"`),

@@ -10,6 +10,12 @@ import {
   type TimeToTarget,
 } from './analysis.js';
 import { slug, taskFigures, writeFigures, type Figure } from './plots.js';
+import {
+  protocolBlocks,
+  sensitivityFigure,
+  type ProtocolBlock,
+  type TuningResult,
+} from './protocol.js';
 import { readRuns, type RunData } from './runs.js';
 import type { PairedComparison, Summary } from './stats.js';
 
@@ -33,6 +39,8 @@ export interface WriteReportOptions {
   /** Baseline configuration label (default: see `analyzeRuns`). */
   baseline?: string;
   meta: ReportMeta;
+  /** The tuning behind a tuned comparison (`compare --tune`): its choices and sensitivity. */
+  tuning?: TuningResult;
 }
 
 export interface ReportFiles {
@@ -266,6 +274,7 @@ function buildDocument(
   meta: ReportMeta,
   generatedAt: string,
   runCount: number,
+  protocol: Map<string, ProtocolBlock[]> = new Map(),
 ): Block[] {
   const divergedCount = analysis.unfinished.filter((u) => u.diverged).length;
   const blocks: Block[] = [
@@ -325,6 +334,7 @@ function buildDocument(
       { kind: 'heading', level: 3, text: 'Figures' },
     );
     for (const figure of figures.get(task.task) ?? []) blocks.push({ kind: 'figure', figure });
+    blocks.push(...(protocol.get(task.task) ?? []));
     if (task.warnings.length > 0) {
       blocks.push(
         { kind: 'heading', level: 3, text: 'Warnings' },
@@ -512,8 +522,22 @@ export async function writeReport(options: WriteReportOptions): Promise<ReportRe
     figures.set(task.task, list);
   }
 
+  const protocol = new Map<string, ProtocolBlock[]>();
+  for (const task of analysis.tasks) {
+    const tuning = options.tuning?.task === task.task ? options.tuning : undefined;
+    const sensitivity = tuning && (await sensitivityFigure(tuning, stems.get(task.task)!));
+    if (sensitivity) {
+      writeFigures(figureDir, [sensitivity]);
+      figureFiles.push(
+        path.join(figureDir, `${sensitivity.name}.svg`),
+        path.join(figureDir, `${sensitivity.name}.png`),
+      );
+    }
+    protocol.set(task.task, protocolBlocks(task, runs, tuning, sensitivity));
+  }
+
   const generatedAt = new Date().toISOString();
-  const blocks = buildDocument(analysis, figures, options.meta, generatedAt, runs.length);
+  const blocks = buildDocument(analysis, figures, options.meta, generatedAt, runs.length, protocol);
   const json: ReportJson = {
     format: 'weight-prediction-report',
     formatVersion: 1,

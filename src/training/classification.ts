@@ -139,7 +139,37 @@ export async function trainClassifier(options: ClassifierTrainOptions): Promise<
     shuffle: false,
     ...normalize,
   });
+  if (data.valid !== undefined) checkSplit(data.valid, 'valid', pixels, data.numClasses);
+  const validBatches =
+    data.valid &&
+    classificationBatches(data.valid, evalBatchSize, { shuffle: false, ...normalize });
   let epoch: ClassificationEpoch | undefined;
+
+  /** Mean loss and accuracy over one held-out split's batches, with the current weights. */
+  const evaluateSplit = async (batches: typeof testBatches, count: number) => {
+    let lossSum = 0;
+    let correct = 0;
+    for (const batch of batches) {
+      const [l, c] = tf.tidy(() => {
+        const x = tf.tensor4d(batch.x, [batch.size, ...shape]);
+        const y = tf.tensor1d(batch.y, 'int32');
+        const logits = model.apply(x, { training: false }) as tf.Tensor;
+        const oneHot = tf.oneHot(y, data.numClasses).toFloat();
+        const losses = tf.losses.softmaxCrossEntropy(
+          oneHot,
+          logits,
+          undefined,
+          undefined,
+          tf.Reduction.NONE,
+        );
+        return [losses.sum(), logits.argMax(-1).toInt().equal(y).sum()];
+      });
+      lossSum += (await l!.data())[0]!;
+      correct += (await c!.data())[0]!;
+      tf.dispose([l!, c!]);
+    }
+    return { loss: lossSum / count, metric: correct / count };
+  };
 
   const adapter: TaskAdapter = {
     task: data.name,
@@ -153,6 +183,7 @@ export async function trainClassifier(options: ClassifierTrainOptions): Promise<
       dataset: data.name,
       trainCount: n,
       testCount: data.test.count,
+      ...(data.valid && { validCount: data.valid.count }),
       dropLast,
       evalBatchSize,
       augment: options.augment ? (options.augmentName ?? (options.augment.name || 'custom')) : null,
@@ -176,31 +207,10 @@ export async function trainClassifier(options: ClassifierTrainOptions): Promise<
     },
     carried: () => [],
     setCarried: (tensors) => tf.dispose(tensors),
-    async evaluate() {
-      const test = data.test;
-      let lossSum = 0;
-      let correct = 0;
-      for (const batch of testBatches) {
-        const [l, c] = tf.tidy(() => {
-          const x = tf.tensor4d(batch.x, [batch.size, ...shape]);
-          const y = tf.tensor1d(batch.y, 'int32');
-          const logits = model.apply(x, { training: false }) as tf.Tensor;
-          const oneHot = tf.oneHot(y, data.numClasses).toFloat();
-          const losses = tf.losses.softmaxCrossEntropy(
-            oneHot,
-            logits,
-            undefined,
-            undefined,
-            tf.Reduction.NONE,
-          );
-          return [losses.sum(), logits.argMax(-1).toInt().equal(y).sum()];
-        });
-        lossSum += (await l!.data())[0]!;
-        correct += (await c!.data())[0]!;
-        tf.dispose([l!, c!]);
-      }
-      return { loss: lossSum / test.count, metric: correct / test.count };
-    },
+    evaluate: () => evaluateSplit(testBatches, data.test.count),
+    ...(validBatches && {
+      evaluateValidation: () => evaluateSplit(validBatches, data.valid!.count),
+    }),
     dispose() {},
   };
   return train(adapter, options);

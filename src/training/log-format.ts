@@ -39,6 +39,9 @@ export interface EpochRecord {
   testLoss: number;
   /** Accuracy in [0, 1], or perplexity. */
   testMetric: number;
+  /** On the validation split held out from training (image tasks that have one). */
+  validLoss?: number;
+  validMetric?: number;
   metric: MetricName;
   learningRate: number;
   epochSeconds: number;
@@ -68,7 +71,14 @@ export interface RunSummary {
    * models evaluated on their validation split), else 'test'.
    */
   evaluatedOn?: EvaluationSplit;
-  final: { testMetric: number; testLoss: number; trainLoss: number };
+  final: {
+    testMetric: number;
+    testLoss: number;
+    trainLoss: number;
+    /** Last epoch's validation metric and loss, when the task held out a validation split. */
+    validMetric?: number;
+    validLoss?: number;
+  };
   best: { testMetric: number; epoch: number };
   epochs: number;
   steps: number;

@@ -72,6 +72,8 @@ export interface TaskAdapter {
   evaluatedOn: EvaluationSplit;
   /** Loss and metric on the held-out split, with the current (true) weights. */
   evaluate(): Promise<{ loss: number; metric: number }>;
+  /** Loss and metric on a validation split held out from training, when the task has one. */
+  evaluateValidation?(): Promise<{ loss: number; metric: number }>;
   dispose(): void;
 }
 
@@ -459,6 +461,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
         }
       }
       const evaluation = await adapter.evaluate();
+      const validation = await adapter.evaluateValidation?.();
       const record: EpochRecord = {
         type: 'epoch',
         epoch,
@@ -466,6 +469,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
         trainLoss: acc.lossSum / Math.max(acc.lossCount, 1),
         testLoss: evaluation.loss,
         testMetric: evaluation.metric,
+        ...(validation && { validLoss: validation.loss, validMetric: validation.metric }),
         metric: adapter.metric,
         learningRate: nextLearningRate(optimizer),
         epochSeconds: acc.epochSeconds,
@@ -476,7 +480,7 @@ export async function train(adapter: TaskAdapter, options: TrainOptions): Promis
       append(record);
       const skippedNote = record.skippedUpdates ? `, ${record.skippedUpdates} updates skipped` : '';
       progress.log(
-        `epoch ${epoch}/${epochs}: train loss ${formatMetric(record.trainLoss)}, ${adapter.evaluatedOn} loss ${formatMetric(record.testLoss)}, ${adapter.metric} ${formatMetric(record.testMetric)}, ${Math.round(record.samplesPerSecond)} ${adapter.unit}/s${skippedNote}`,
+        `epoch ${epoch}/${epochs}: train loss ${formatMetric(record.trainLoss)}, ${validation ? `validation ${adapter.metric} ${formatMetric(validation.metric)}, ` : ''}${adapter.evaluatedOn} loss ${formatMetric(record.testLoss)}, ${adapter.metric} ${formatMetric(record.testMetric)}, ${Math.round(record.samplesPerSecond)} ${adapter.unit}/s${skippedNote}`,
       );
       const nonFinite = (
         [
@@ -563,7 +567,15 @@ function buildSummary(
     metric: adapter.metric,
     higherIsBetter: adapter.higherIsBetter,
     evaluatedOn: adapter.evaluatedOn,
-    final: { testMetric: last.testMetric, testLoss: last.testLoss, trainLoss: last.trainLoss },
+    final: {
+      testMetric: last.testMetric,
+      testLoss: last.testLoss,
+      trainLoss: last.trainLoss,
+      ...(last.validMetric !== undefined && {
+        validMetric: last.validMetric,
+        validLoss: last.validLoss!,
+      }),
+    },
     best: { testMetric: best.testMetric, epoch: best.epoch },
     epochs: options.epochs,
     steps,

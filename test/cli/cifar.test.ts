@@ -144,7 +144,9 @@ describe('resolveCifar10Source', () => {
       config.data as Parameters<typeof loadImageData>[1],
     );
     expect(data.name).toBe('cifar10');
-    expect(data.train.count).toBe(15);
+    // 15 training images, 2 of them (10%, rounded) held out for validation.
+    expect(data.train.count).toBe(13);
+    expect(data.valid?.count).toBe(2);
     expect(data.test.count).toBe(3);
     // The bytes are kept (no normalised float copy); batches are standardised as they are built.
     expect(data.train.images).toBeInstanceOf(Uint8Array);
@@ -204,7 +206,8 @@ describe('weight-prediction compare --task cifar10-smoke, end to end', () => {
       };
       expect(summary.task).toBe('cifar10-smoke');
       expect(summary.epochs).toBe(1);
-      expect(summary.steps).toBe(3); // 60 training images (the folder holds fewer than 500) / 20
+      // 60 training images (the folder holds fewer than 500), 6 held out for validation: 54 / 20.
+      expect(summary.steps).toBe(3);
       expect(summary.config.data).toMatchObject({ augment: true, normalize: true });
       expect(summary.config.model).toMatchObject({ kind: 'resnet', depth: 8 });
       expect(summary.final.testMetric).toBeGreaterThanOrEqual(0);

@@ -156,7 +156,7 @@ function emptyTextConfig(): string {
 describe('bad input: one line naming the flag, a non-zero exit, no stack trace', () => {
   it.each([
     [['compare', '--epochs', '0'], /--epochs <n>.*expected an integer >= 1/],
-    [['compare', '--lr', 'fast'], /--lr <rate>.*expected a number > 0/],
+    [['compare', '--lr', 'fast'], /--lr <rates>.*"fast": expected a comma list of numbers > 0/],
     [['compare', '--prediction-steps', '1,x'], /--prediction-steps <list>.*comma list/],
     [['compare', '--optimizer', 'lamb'], /--optimizer <list>.*"lamb" is not one of/],
     [['compare', '--task', 'imagenet'], /--task <name>.*unknown task/],

@@ -14,6 +14,7 @@ export {
   Lookahead,
   NAdam,
   NonFiniteGradientError,
+  NO_PREDICTION,
   OPTIMIZER_NAMES,
   RMSprop,
   ScheduleFreeAdamW,

@@ -4,11 +4,7 @@
  * Node (playground/reference.ts), so the numbers can be checked against each other.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  createOptimizer,
-  NonFiniteGradientError,
-  type WeightPredictionOptimizer,
-} from 'weight-prediction';
+import { createOptimizer, NonFiniteGradientError, type PackageOptimizer } from 'weight-prediction';
 import { buildMlp } from 'weight-prediction/models';
 import type { MnistSubset } from './mnist.js';
 import type { FunctionTask, RaceSettings, RunSettings } from './settings.js';
@@ -41,7 +37,7 @@ export const MNIST_HIDDEN = [128];
 
 interface Runner {
   settings: RunSettings;
-  optimizer: WeightPredictionOptimizer;
+  optimizer: PackageOptimizer;
   step: number;
   stopped: boolean;
   /** 2-D: the point; MNIST: the model. */
@@ -54,7 +50,7 @@ interface Runner {
 
 const now = (): number => performance.now();
 
-function makeOptimizer(run: RunSettings): WeightPredictionOptimizer {
+function makeOptimizer(run: RunSettings): PackageOptimizer {
   return createOptimizer(run.optimizer, {
     learningRate: run.learningRate,
     weightDecay: run.weightDecay,

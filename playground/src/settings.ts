@@ -3,7 +3,7 @@
  * `?task=rosenbrock&backend=wasm&seed=1&steps=300&run=adamw,s=1,lr=0.05&run=adamw,s=0,lr=0.05`.
  * Parsing collects every problem with the setting it concerns, why, and how to fix it.
  */
-import { OPTIMIZER_NAMES, type OptimizerName } from 'weight-prediction';
+import { NO_PREDICTION, OPTIMIZER_NAMES, type OptimizerName } from 'weight-prediction';
 
 export const FUNCTION_TASKS = ['rosenbrock', 'beale', 'saddle', 'noisy-quadratic'] as const;
 export const TASKS = [...FUNCTION_TASKS, 'mnist'] as const;
@@ -165,6 +165,11 @@ function parseRun(text: string, index: number, task: Task, errors: string[]): Ru
           `${where}: unknown option '${option}'; use ${RUN_KEYS.join(', ')} as key=value.`,
         );
     }
+  }
+  if (run.predictionSteps > 0 && NO_PREDICTION.includes(run.optimizer)) {
+    errors.push(
+      `${where}: ${run.optimizer} takes no prediction steps (it already takes its gradient away from the weights it returns); use s=0.`,
+    );
   }
   return run;
 }

@@ -206,7 +206,7 @@ describe('the playground in headless Chromium', () => {
 
   it('says which setting is wrong, for a bad link and for a bad form entry', async () => {
     const page = await browser.newPage();
-    await page.goto(`${server.url}?task=beale&run=adamw,lr=-0.1&run=nadam,s=1&steps=0`);
+    await page.goto(`${server.url}?task=beale&run=adamw,lr=-0.1&run=lamb,s=1&steps=0`);
     const errors = page.locator('#errors');
     await expect.poll(() => errors.isVisible()).toBe(true);
     const text = (await errors.textContent()) ?? '';
@@ -214,7 +214,7 @@ describe('the playground in headless Chromium', () => {
       "Run 1 (adamw,lr=-0.1): lr (learning rate) must be a positive number, got '-0.1'",
     );
     expect(text).toContain(
-      "Run 2 (nadam,s=1): unknown optimizer 'nadam'; choose one of adamw, adam, sgd",
+      "Run 2 (lamb,s=1): unknown optimizer 'lamb'; choose one of adamw, adam, sgd",
     );
     expect(text).toContain("steps must be an integer from 1 to 100000, got '0'");
     expect(await page.getAttribute('#status', 'data-state')).toBe('error');

@@ -142,7 +142,7 @@ describe('input that used to be ignored in silence', () => {
     const run = cli(['train', '--task', 'mnist-tiny', '--config', config, '--out', out]);
     expect(run.code).toBe(2);
     expect(messageLines(run.stderr)).toEqual([
-      'weight-prediction: Task mnist-tiny: unknown data setting "trainLimt" (data kind image); valid data settings are kind, dataset, trainLimit, testLimit, augment, normalize',
+      'weight-prediction: Task mnist-tiny: unknown data setting "trainLimt" (data kind image); valid data settings are kind, dataset, trainLimit, testLimit, validationFraction, augment, normalize',
     ]);
     expect(existsSync(out)).toBe(false);
   });

@@ -165,6 +165,8 @@ export async function executeOnQueue(
     results.push(result);
     options.onResult?.(result, ++done, plan.runs.length);
   };
+  const fail = (run: PlannedRun, message: string) =>
+    report({ run, status: 'failed', ok: false, skipped: false, seconds: 0, message });
   const pending = new Map<string, PlannedRun>();
   for (const run of plan.runs) {
     if (existsSync(path.join(run.dir, SUMMARY_FILE))) {
@@ -211,26 +213,12 @@ export async function executeOnQueue(
             message: `finished on ${job!.returnvalue.worker}`,
           });
         } catch (error) {
-          report({
-            run,
-            status: 'failed',
-            ok: false,
-            skipped: false,
-            seconds: 0,
-            message: `failed: ${(error as Error).message}`,
-          });
+          fail(run, `failed: ${(error as Error).message}`);
         }
       } else if (state === 'failed' || state === 'missing') {
         pending.delete(jobId);
         const reason = state === 'missing' ? 'its job was removed from Redis' : job!.failedReason;
-        report({
-          run,
-          status: 'failed',
-          ok: false,
-          skipped: false,
-          seconds: 0,
-          message: `failed: ${reason}`,
-        });
+        fail(run, `failed: ${reason}`);
       }
     }
     if (pending.size > 0) await new Promise((r) => setTimeout(r, pollMs));

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/kernels/backend.js';
 import { NATIVE_ENV, nativeKernels, setNativeKernelsEnabled } from '../src/kernels/native.js';
+import { setSimdStepsEnabled, simdSteps } from '../src/kernels/simd/index.js';
 import {
   buildLstmLanguageModel,
   buildMlp,
@@ -26,7 +27,7 @@ import { UserInputError } from '../src/errors.js';
 
 type Backend = 'cpu' | 'wasm';
 /** tf ops; the fused single-pass loops in JS; the same loops in the native addon (all cores). */
-type Path = 'tfjs' | 'fused-js' | 'fused-native';
+type Path = 'tfjs' | 'fused-js' | 'fused-simd' | 'fused-native';
 /** Training rows: wasm with the native addon's kernels, or wasm alone (JS/XNNPACK kernels). */
 type TrainingBackend = 'wasm+native' | 'wasm';
 
@@ -245,6 +246,7 @@ async function benchOptimizerStep(
   const optimizer = new AdamW({ learningRate: 1e-3, weightDecay: 1e-2, predictionSteps: s });
   optimizer.kernel = (path === 'tfjs' ? 'tfjs' : 'fused') satisfies OptimizerKernel;
   setNativeKernelsEnabled(path === 'fused-native');
+  setSimdStepsEnabled(path === 'fused-simd');
   // Sub-millisecond steps need many repetitions for a stable median; slow paths stop at the budget.
   const reps = quick ? 3 : STEP_REPS;
   const budget = quick ? 2000 : STEP_BUDGET_MS;
@@ -295,6 +297,7 @@ async function benchOptimizerStep(
     optimizer.dispose();
     tf.dispose([...vars, ...Object.values(grads)]);
     setNativeKernelsEnabled(true);
+    setSimdStepsEnabled(true);
   }
   return row;
 }
@@ -466,13 +469,15 @@ async function benchTraining(
     for (let w = 0; w < 2; w++) for (const k of [0, 1]) await step(k);
     const times: number[][] = [[], []];
     // Fast models get many steps for a stable median (at 200 the MLP's s=1/s=0 ratio still
-    // moved by ±2% from run to run), slow ones as many as fit the budget.
+    // moved by ±2% from run to run), slow ones as many as fit the budget but at least
+    // `minPairs` (seconds-long steps on plain wasm gave ratios ±10% apart with 3–5 pairs).
     const reps = quick ? 3 : 2000;
     const budget = quick ? 4000 : 10000;
+    const minPairs = quick ? 3 : 15;
     const start = performance.now();
     for (let r = 0; r < reps; r++) {
       for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) times[k]!.push(await step(k));
-      if (r >= 2 && performance.now() - start > budget) break;
+      if (r + 1 >= minPairs && performance.now() - start > budget) break;
     }
     const paired = median(times[1]!.map((t, r) => t / times[0]![r]!));
     return [0, 1].map((s) => {
@@ -802,10 +807,16 @@ async function main(): Promise<void> {
         : ''),
   );
 
-  const paths: Path[] = native ? ['tfjs', 'fused-js', 'fused-native'] : ['tfjs', 'fused-js'];
   const steps: OptimizerStepRow[] = [];
   for (const backend of ['cpu', 'wasm'] as const) {
     await selectBackend(backend);
+    // The SIMD loops run on the wasm backend's heap only.
+    const paths: Path[] = [
+      'tfjs',
+      'fused-js',
+      ...(backend === 'wasm' && simdSteps() ? (['fused-simd'] as const) : []),
+      ...(native ? (['fused-native'] as const) : []),
+    ];
     for (const params of [1_048_576, 10_485_760]) {
       for (const path of paths) {
         for (const s of [0, 1]) {

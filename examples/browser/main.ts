@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { AdamW } from 'weight-prediction';
+import { AdamW, describeBackend } from 'weight-prediction';
 
 const result = document.getElementById('result') as HTMLElement;
 
@@ -34,6 +34,8 @@ async function main(): Promise<void> {
   }
   const summary = {
     backend: tf.getBackend(),
+    // Which loops ran the optimizer steps (on wasm: the package's WebAssembly SIMD ones).
+    description: describeBackend(),
     firstLoss: losses[0],
     lastLoss: losses[losses.length - 1],
     steps: losses.length,

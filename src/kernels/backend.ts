@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../errors.js';
 import { accelerator, acceleratorUnavailableReason } from '../accelerator.js';
+import { simdSteps } from './simd/index.js';
 import { registerCpuTrainingKernels } from './cpu.js';
 import { registerWasmTrainingKernels } from './wasm.js';
 
@@ -82,7 +83,8 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
 
 /**
  * One line for logs: the backend in use, for wasm whether SIMD is on and how many threads, and
- * whether the native addon runs the matmuls, convolutions and Adam steps (and on how many threads).
+ * whether the native addon runs the matmuls, convolutions and Adam steps (and on how many threads)
+ * or, without it, whether the package's WebAssembly SIMD loops run the Adam steps.
  */
 export function describeBackend(): string {
   const name = tf.getBackend();
@@ -98,7 +100,12 @@ export function describeBackend(): string {
     text = `wasm (${simdText}${threadText})`;
   }
   const native = accelerator();
-  if (native === null) return `${text}, native addon off: ${acceleratorUnavailableReason() ?? ''}`;
+  if (native === null) {
+    // Without the addon, wasm runs the Adam steps in the package's SIMD loops when it can.
+    if (name === 'wasm')
+      text += simdSteps() ? ', Adam steps in WebAssembly SIMD' : ', Adam steps in tf ops';
+    return `${text}, native addon off: ${acceleratorUnavailableReason() ?? ''}`;
+  }
   const threads = native.threads();
   const scope = name === 'wasm' ? 'matmul, conv and Adam steps' : 'Adam steps';
   return `${text} + native addon (${scope}; ${threads} thread${threads === 1 ? '' : 's'})`;

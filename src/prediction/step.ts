@@ -12,7 +12,7 @@ import { accelerator, type NativeKernels } from '../accelerator.js';
 import type { Rule, UpdateContext } from '../rules/types.js';
 import { FusedSteps, sumOfSquaresLoop, type FusedLoops } from './fused/steps.js';
 import { fusedBackend } from './fused/storage.js';
-import type { FusedKernels, PredictionScalars } from './fused/types.js';
+import type { FusedKernels, PredictionScalars, SimdLoops } from './fused/types.js';
 
 /** The mechanics of one optimizer step, as `WeightPredictionOptimizer.minimize` drives them. */
 export interface StepStrategy {
@@ -44,8 +44,8 @@ export interface StepStrategy {
  * - `'fused'`: single-pass loops on the cpu and wasm backends for rules that have them;
  * - `'tfjs'`: always tf ops (the reference the loops are tested against);
  * - `'auto'` (default): fused on cpu, where even the JS loops measured 27–37× faster than tf ops;
- *   on wasm only with the accelerator, since the JS loops measured no faster there than TF.js's
- *   own kernels.
+ *   on wasm with the accelerator's loops or the rule's SIMD ones, since the JS loops measured no
+ *   faster there than TF.js's own kernels.
  */
 export type OptimizerKernel = 'auto' | 'fused' | 'tfjs';
 export const OPTIMIZER_KERNELS: readonly OptimizerKernel[] = ['auto', 'fused', 'tfjs'];
@@ -112,6 +112,7 @@ export class StepEngine {
   private readonly fused: FusedSteps | undefined;
   private readonly jsLoops: FusedLoops | undefined;
   private native: { addon: NativeKernels; loops: FusedLoops } | undefined;
+  private simd: { of: SimdLoops; loops: FusedLoops } | undefined;
 
   constructor(
     rule: Rule,
@@ -126,9 +127,10 @@ export class StepEngine {
 
   /**
    * The one place a step's implementation is picked: the rule's fused loops (the accelerator's
-   * when it is there and the rule has native ones, else JS) when `kernel` asks for them on this
-   * backend and the variables suit them; tf ops otherwise. `scratchGradients`: the gradients are
-   * this step's own (minimize frees them after the update), so an update may write over them.
+   * when it is there and the rule has native ones, else on wasm its SIMD ones, else JS) when
+   * `kernel` asks for them on this backend and the variables suit them; tf ops otherwise.
+   * `scratchGradients`: the gradients are this step's own (minimize frees them after the update),
+   * so an update may write over them.
    */
   select(
     kernel: OptimizerKernel,
@@ -137,11 +139,25 @@ export class StepEngine {
   ): StepStrategy {
     if (kernel === 'tfjs' || !this.fused || fusedBackend() === null) return this.tfOps;
     const addon = accelerator();
-    const native = addon && this.nativeLoops(addon);
-    // Off cpu, 'auto' takes only native loops: JS loops measured no faster than wasm's kernels.
-    if (kernel === 'auto' && tf.getBackend() !== 'cpu' && native === null) return this.tfOps;
-    const loops = native ?? this.jsLoops!;
+    const fast = (addon && this.nativeLoops(addon)) || this.simdLoops();
+    // Off cpu, 'auto' takes only native or SIMD loops: JS loops measured no faster than wasm's
+    // kernels.
+    if (kernel === 'auto' && tf.getBackend() !== 'cpu' && fast === null) return this.tfOps;
+    const loops = fast ?? this.jsLoops!;
     return this.fused.stepOn(variables, loops, scratchGradients) ?? this.tfOps;
+  }
+
+  /** The rule's SIMD loops on the active backend (wrapped once per heap), or null. */
+  private simdLoops(): FusedLoops | null {
+    const of = this.kernels?.simd?.() ?? null;
+    if (of === null) return null;
+    if (this.simd?.of !== of) {
+      this.simd = {
+        of,
+        loops: { rule: of.rule, sumOfSquares: (x) => of.sumOfSquares(x) ?? sumOfSquaresLoop(x) },
+      };
+    }
+    return this.simd.loops;
   }
 
   /** The accelerator's loops for this rule (made once per addon), or null when it has none. */

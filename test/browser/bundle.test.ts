@@ -114,8 +114,16 @@ describe('the public entry in a browser bundle', () => {
         .not.toBe('running');
       const text = (await page.textContent('#result')) ?? '';
       expect(await page.getAttribute('#result', 'data-state'), text).toBe('done');
-      const summary = JSON.parse(text) as { backend: string; firstLoss: number; lastLoss: number };
+      const summary = JSON.parse(text) as {
+        backend: string;
+        description: string;
+        firstLoss: number;
+        lastLoss: number;
+      };
       expect(summary.backend).toBe(backend);
+      // On wasm the Adam steps ran in the package's SIMD loops, on the backend's own heap.
+      if (backend === 'wasm')
+        expect(summary.description).toContain('Adam steps in WebAssembly SIMD');
       expect(Number.isFinite(summary.lastLoss)).toBe(true);
       // From w = 0 the loss starts near Σw²+0.25 ≈ 3.4 and the fit is exact: 200 steps bring it
       // down by orders of magnitude.

@@ -29,7 +29,7 @@ describe('selectBackend', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
     expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
     expect(describeBackend()).toMatch(
-      /^wasm \(SIMD (on|off), \d+ threads?\)(, native addon off: | \+ native addon \(matmul)/,
+      /^wasm \(SIMD (on|off), \d+ threads?\)(, Adam steps in (WebAssembly SIMD|tf ops), native addon off: | \+ native addon \(matmul)/,
     );
   });
 

@@ -3,7 +3,6 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
-import { nativeKernels } from '../../src/kernels/native.js';
 import type { FusedKernels, FusedRuleKernel } from '../../src/prediction/fused/types.js';
 import type { StepEngine } from '../../src/prediction/step.js';
 import { FIXTURE_CASES, runFixtureCase } from './fixture-cases.js';
@@ -739,10 +738,10 @@ describe('the kernel option', () => {
     optimizer.dispose();
   });
 
-  // On wasm the fused loops only pay off in the native addon: 'auto' uses them only when it loads.
+  // On wasm the fused loops pay off in the native addon or in WebAssembly SIMD, which Adam's have.
   it.each([
     ['cpu', true],
-    ['wasm', nativeKernels() !== null],
+    ['wasm', true],
   ] as const)("'auto' on %s updates in place: %s", async (backend, inPlace) => {
     await tf.setBackend(backend);
     const w = tf.variable(tf.randomNormal([5, 3], 0, 1, 'float32', 3));

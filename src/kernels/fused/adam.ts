@@ -1,13 +1,19 @@
-import type { FusedKernels, PredictionScalars } from '../../prediction/fused/types.js';
+import type {
+  FusedKernels,
+  FusedRuleKernel,
+  PredictionScalars,
+} from '../../prediction/fused/types.js';
 import type { AdamRuleOptions } from '../../rules/adam.js';
 import type { UpdateContext } from '../../rules/types.js';
+import { simdKernels } from '../simd/index.js';
 
 /**
  * Adam / AdamW (`rules/adam.ts`) as single-pass loops in float32 arithmetic. Per element of an
  * update it reads θ, g, m, v (and vMax) once and writes θ, m, v (and vMax) once: 28 bytes (36 with
  * AMSGrad), plus 4 when it also writes the next step's θ̂, instead of a pass and a fresh tensor per
- * tf op. The native addon runs the same arithmetic in C++ on all cores (native/adam.cc,
- * bit-identical); src/prediction/step.ts picks which runs.
+ * tf op. The native addon runs the same arithmetic in C++ on all cores (native/adam.cc), and the
+ * wasm backend in WebAssembly SIMD on its own heap (wasm/steps.c), both bit-identical;
+ * src/prediction/step.ts picks which runs.
  */
 export function adamFusedKernels(o: AdamRuleOptions): FusedKernels {
   const { beta1, beta2, epsilon, amsgrad, decoupledWeightDecay } = o;
@@ -34,19 +40,71 @@ export function adamFusedKernels(o: AdamRuleOptions): FusedKernels {
     epsilon,
   });
   const noPrediction = { a: 0, scale: 0, invSqrtBc2: 0, epsilon };
+  const js: FusedRuleKernel = {
+    predict(theta, predicted, state, p) {
+      const s = predictScalars(p);
+      predictLoop(theta, predicted, state[0]!, state[1]!, s.a, s.scale, s.invSqrtBc2, s.epsilon);
+    },
+    update(theta, grad, gradScale, state, ctx, next) {
+      const c = updateScalars(gradScale, ctx);
+      const p = next ? predictScalars(next) : noPrediction;
+      const [m, v, vMax] = state as [Float32Array, Float32Array, Float32Array?];
+      updateLoop(theta, grad, m, v, amsgrad ? vMax! : null, c, next?.predicted ?? null, p);
+    },
+  };
   return {
-    js: {
+    js,
+    simd: simdKernels((steps, inHeap) => ({
       predict(theta, predicted, state, p) {
+        const [m, v] = state as [Float32Array, Float32Array];
+        if (!inHeap(theta, predicted, m, v)) return js.predict(theta, predicted, state, p);
         const s = predictScalars(p);
-        predictLoop(theta, predicted, state[0]!, state[1]!, s.a, s.scale, s.invSqrtBc2, s.epsilon);
+        steps.adam_predict(
+          theta.byteOffset,
+          predicted.byteOffset,
+          m.byteOffset,
+          v.byteOffset,
+          theta.length,
+          s.a,
+          s.scale,
+          s.invSqrtBc2,
+          s.epsilon,
+        );
       },
       update(theta, grad, gradScale, state, ctx, next) {
+        const [m, v, vMax] = state as [Float32Array, Float32Array, Float32Array?];
+        const max = amsgrad ? vMax! : null;
+        const predicted = next?.predicted ?? null;
+        if (!inHeap(theta, grad, m, v, max, predicted)) {
+          return js.update(theta, grad, gradScale, state, ctx, next);
+        }
         const c = updateScalars(gradScale, ctx);
         const p = next ? predictScalars(next) : noPrediction;
-        const [m, v, vMax] = state as [Float32Array, Float32Array, Float32Array?];
-        updateLoop(theta, grad, m, v, amsgrad ? vMax! : null, c, next?.predicted ?? null, p);
+        // The module takes float32 scalars: each argument is rounded as Math.fround rounds it.
+        steps.adam_update(
+          theta.byteOffset,
+          grad.byteOffset,
+          m.byteOffset,
+          v.byteOffset,
+          max === null ? 0 : max.byteOffset,
+          predicted === null ? 0 : predicted.byteOffset,
+          theta.length,
+          c.gradScale,
+          c.l2,
+          c.beta1,
+          c.beta2,
+          1 - c.beta1,
+          1 - c.beta2,
+          c.keep,
+          c.stepSize,
+          c.invSqrtBc2,
+          c.epsilon,
+          p.a,
+          p.scale,
+          p.invSqrtBc2,
+        );
       },
-    },
+    })),
     native: (addon) => ({
       predict(theta, predicted, state, p) {
         const s = predictScalars(p);

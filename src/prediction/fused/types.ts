@@ -41,11 +41,22 @@ export interface FusedRuleKernel {
 }
 
 /**
+ * A rule's loops in WebAssembly SIMD on the wasm backend's heap, with the gradient norm's
+ * (`sumOfSquares` gives null for an array outside the heap: the JS loop then runs).
+ */
+export interface SimdLoops {
+  rule: FusedRuleKernel;
+  sumOfSquares(x: Float32Array): number | null;
+}
+
+/**
  * A rule's fused loops: in JS (float32 via Math.fround, for any cpu or wasm backend) and, where
- * written, through the accelerator (bit-identical, on all cores). The optimizer class pairs its
- * rule with these; src/prediction/step.ts picks which one runs.
+ * written, through the accelerator (bit-identical, on all cores) and in WebAssembly SIMD on the
+ * wasm backend (bit-identical, one thread; `simd` gives them for the active backend, or null).
+ * The optimizer class pairs its rule with these; src/prediction/step.ts picks which one runs.
  */
 export interface FusedKernels {
   js: FusedRuleKernel;
   native?: (addon: NativeKernels) => FusedRuleKernel;
+  simd?: () => SimdLoops | null;
 }

@@ -1,16 +1,22 @@
 /**
- * Where a training step's time goes, per TF.js kernel: `npm run profile -- <mlp|vgg|resnet|lstm>
+ * Where a training step's time goes, per TF.js kernel: `npm run profile -- <mlp|vgg|resnet|lstm|transformer>
  * [wasm|cpu]`. One AdamW (s = 1) step on a fixed random batch, after warm-up, through tf.profile.
  * Kernel times include nested kernels (an op's wrapper contains its kernels), so the column is
  * not additive; the steady step time is printed first.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, selectBackend, type BackendPreference } from '../src/kernels/backend.js';
-import { buildLstmLanguageModel, buildMlp, buildResNet, buildVggCnn } from '../src/models/index.js';
+import {
+  buildLstmLanguageModel,
+  buildMlp,
+  buildResNet,
+  buildTransformerLanguageModel,
+  buildVggCnn,
+} from '../src/models/index.js';
 import { AdamW } from '../src/optimizers/index.js';
 import { classificationLoss, languageModelLoss } from '../src/training/index.js';
 
-const MODELS = ['mlp', 'vgg', 'resnet', 'lstm'] as const;
+const MODELS = ['mlp', 'vgg', 'resnet', 'lstm', 'transformer'] as const;
 const which = (process.argv[2] ?? 'vgg') as (typeof MODELS)[number];
 if (!MODELS.includes(which)) {
   console.error(`profile: unknown model '${which}': use one of ${MODELS.join(', ')}`);
@@ -19,6 +25,24 @@ if (!MODELS.includes(which)) {
 await selectBackend((process.argv[3] ?? 'wasm') as BackendPreference);
 
 function setup(): { loss: () => tf.Scalar; variables: tf.Variable[] } {
+  if (which === 'transformer') {
+    // bench/run.ts's Transformer row: 4 blocks × 128, 4 heads, context 128, batch 8.
+    const lm = buildTransformerLanguageModel({
+      layers: 4,
+      width: 128,
+      heads: 4,
+      contextLength: 128,
+      vocabSize: 10_000,
+      dropout: 0,
+      seed: 1,
+    });
+    const tokens = (seed: number) => tf.randomUniform([8, 128], 0, 10_000, 'int32', seed);
+    const [x, y] = [tokens(9), tokens(10)];
+    return {
+      variables: lm.model.trainableWeights.map((w) => w.read() as tf.Variable),
+      loss: () => languageModelLoss(lm.model.apply(x, { training: true }) as tf.Tensor, y, 10_000),
+    };
+  }
   if (which === 'lstm') {
     const lm = buildLstmLanguageModel({
       vocabSize: 10_000,

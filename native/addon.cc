@@ -16,6 +16,7 @@
 #include "pool.h"
 #include "reduce.h"
 #include "relu.h"
+#include "gelu.h"
 #include "stream.h"
 
 namespace {
@@ -246,6 +247,27 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// gelu(x, y): y = GELU(x)
+napi_value Gelu(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* x = args.Floats(0, n);
+  float* y = args.Floats(1, n);
+  if (!args.failed) wp::gelu(x, y, n);
+  return nullptr;
+}
+
+// geluGrad(dy, x, dx): dx = dy · GELU'(x)
+napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* dy = args.Floats(0, n);
+  const float* x = args.Floats(1, n);
+  float* dx = args.Floats(2, n);
+  if (!args.failed) wp::gelu_grad(dy, x, dx, n);
+  return nullptr;
+}
+
 // maxPoolGrad(x, dy, dx, batch, inH, inW, channels, outH, outW, fH, fW, strideH, strideW,
 //             padTop, padLeft)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
@@ -441,6 +463,8 @@ NAPI_MODULE_INIT() {
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default,
        nullptr},
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"columnSums", nullptr, ColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sparseSoftmaxCrossEntropy", nullptr, SparseSoftmaxCrossEntropy, nullptr, nullptr, nullptr,

@@ -114,6 +114,10 @@ export interface NativeKernels {
     classes: number,
     scale: number,
   ): void;
+  /** y = GELU(x) = x/2·(1 + erf(x/√2)), src/kernels/gelu.ts's loop (TF.js's erf, in double). */
+  gelu(x: Float32Array, y: Float32Array): void;
+  /** dx = dy·(Φ(x) + x·φ(x)), src/kernels/gelu.ts's gradient loop. */
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** dx = dy · step(x): relu's gradient (step is 1 for x > 0, NaN for NaN, else 0). */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /**

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
+import { GELU, GELU_GRAD } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
 import { RELU_GRAD } from './relu-grad.js';
@@ -348,6 +349,22 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return out;
   };
 
+  /** GELU and its gradient in one pass each, on all threads (see gelu.ts: the same loops). */
+  const gelu: Kernel = (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const out = backend.makeOutput(x!.shape, 'float32');
+    native.gelu(heap(backend, x!), heap(backend, out));
+    return out;
+  };
+  const geluGrad: Kernel = (args) => {
+    const { dy, x } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const out = backend.makeOutput(x!.shape, 'float32');
+    native.geluGrad(heap(backend, dy!), heap(backend, x!), heap(backend, out));
+    return out;
+  };
+
   const maxPoolGrad: Kernel = (args) => {
     const { dy, input } = args.inputs as Record<string, TensorInfo>;
     const attrs = args.attrs as {
@@ -392,6 +409,8 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     [
       [DENSE, dense],
       [RELU_GRAD, reluGrad],
+      [GELU, gelu],
+      [GELU_GRAD, geluGrad],
       ['MaxPoolGrad', maxPoolGrad],
       [SPARSE_XENT, sparseXent],
       [SPARSE_XENT_GRAD, sparseXentGrad],

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
-import { fusedGelu, GELU } from '../../src/kernels/gelu.js';
+import { fusedGelu, GELU, geluGradValues, geluValues } from '../../src/kernels/gelu.js';
+import { nativeKernels } from '../../src/kernels/native.js';
 import { gelu } from '../../src/models/index.js';
 import { expectClose, randomValues } from './helpers.js';
 
@@ -66,4 +67,36 @@ describe('fused GELU', () => {
     expect(y[1]).toBe(50);
     expect(Math.abs(y[2]!)).toBe(0);
   });
+
+  // The addon's loops (which the wasm kernels run when it loads) are the JS ones in C++: the same
+  // double arithmetic in the same order, so they may differ only where glibc's exp and V8's
+  // Math.exp round a double differently, which the float32 result almost never shows.
+  it.skipIf(nativeKernels() === null)(
+    'native loops: the JS loops to 1 float32 ulp (no addon: skipped)',
+    () => {
+      const native = nativeKernels()!;
+      const x = Float32Array.from(randomValues(200_003, 5).map((v) => 10 * v));
+      x.set([0, -0, NaN, 1e-30, 50, -50], 0);
+      const dy = randomValues(x.length, 6);
+      const [jsY, nativeY, jsDx, nativeDx] = [0, 1, 2, 3].map(() => new Float32Array(x.length));
+      geluValues(x, jsY!);
+      native.gelu(x, nativeY!);
+      geluGradValues(dy, x, jsDx!);
+      native.geluGrad(dy, x, nativeDx!);
+      let differing = 0;
+      for (const [a, b] of [
+        [jsY!, nativeY!],
+        [jsDx!, nativeDx!],
+      ] as const) {
+        for (let i = 0; i < a.length; i++) {
+          if (Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i]))) continue;
+          differing++;
+          const ulp = Math.max(Math.abs(a[i]!), 1e-38) * 2 ** -23;
+          expect(Math.abs(a[i]! - b[i]!), `at ${i}: ${a[i]} vs ${b[i]}`).toBeLessThanOrEqual(ulp);
+        }
+      }
+      // Nearly all bit for bit.
+      expect(differing).toBeLessThan(x.length / 1000);
+    },
+  );
 });

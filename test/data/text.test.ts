@@ -10,6 +10,7 @@ import {
   loadTextCorpus,
 } from '../../src/data/corpora.js';
 import {
+  buildCorpus,
   buildVocab,
   corpusStats,
   splitDocumentLines,
@@ -98,10 +99,37 @@ describe('PTB-style text preparation', () => {
         ['b', 'a', 'c', 'c', '<unk>', '<unk>', '<unk>'],
         ['d', 'a', 'b'],
       ],
-      3,
+      { vocabSize: 3 },
     );
     expect(vocab).toEqual(['<unk>', '<eos>', 'a', 'b', 'c']);
-    expect(() => buildVocab([], 0)).toThrow(/vocabSize must be a positive integer, got 0/);
+    expect(() => buildVocab([], { vocabSize: 0 })).toThrow(
+      /vocabSize must be a positive integer, got 0/,
+    );
+  });
+
+  it('keeps only words seen minCount times; the others are <unk> in training too', () => {
+    const train = [
+      ['b', 'a', 'c', 'c'],
+      ['d', 'a', 'b'],
+    ];
+    // Counts: a 2, b 2, c 2, d 1. With minCount 2, d is out although vocabSize leaves room.
+    expect(buildVocab(train, { vocabSize: 10, minCount: 2 })).toEqual([
+      '<unk>',
+      '<eos>',
+      'a',
+      'b',
+      'c',
+    ]);
+    expect(buildVocab(train, { vocabSize: 2, minCount: 2 })).toEqual(['<unk>', '<eos>', 'a', 'b']);
+    expect(buildVocab(train, { vocabSize: 10 })).toHaveLength(6);
+    const corpus = buildCorpus('t', { train, valid: [['d', 'e']], test: [['a']] }, { minCount: 2 });
+    expect(decode(corpus, corpus.train)).toBe('b a c c <eos> <unk> a b <eos>');
+    expect(decode(corpus, corpus.valid)).toBe('<unk> <unk> <eos>');
+    for (const bad of [0, 1.5, Number.NaN]) {
+      expect(() => buildVocab(train, { minCount: bad })).toThrow(
+        new RegExp(`minCount must be a positive integer, got ${String(bad)}`),
+      );
+    }
   });
 });
 

@@ -70,8 +70,11 @@ export {
   type ImageFolderOptions,
 } from './image-folder.js';
 export {
+  DEFAULT_KNESER_NEY_DISCOUNT,
+  kneserNeyBaseline,
   kneserNeyPerplexity,
   trainKneserNeyBigram,
+  type KneserNeyBaseline,
   type KneserNeyBigram,
   type KneserNeyOptions,
 } from './kneser-ney.js';

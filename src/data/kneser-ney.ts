@@ -1,5 +1,6 @@
 import { UserInputError } from '../errors.js';
-import type { Batchified } from './batching.js';
+import { batchify, type Batchified } from './batching.js';
+import type { LanguageModelCorpus } from './types.js';
 
 /**
  * An interpolated Kneser–Ney bigram language model over token ids `0 … vocabSize − 1`, the
@@ -30,12 +31,16 @@ export interface KneserNeyBigram {
 
 export interface KneserNeyOptions {
   /**
-   * One absolute discount in (0, 1] for both levels (0.75 is the customary value). Default: each
-   * level's Chen–Goodman estimate D = n₁ / (n₁ + 2 n₂), from the number of pair types (or words, for
-   * the continuation counts) counted once (n₁) and twice (n₂).
+   * One absolute discount in (0, 1] for both levels (default 0.75, the customary value), or
+   * `'estimate'`: each level's Chen–Goodman estimate D = n₁ / (n₁ + 2 n₂), from the number of pair
+   * types (or words, for the continuation counts) counted once (n₁) and twice (n₂), which is
+   * undefined (an error) when no count is 1.
    */
-  discount?: number;
+  discount?: number | 'estimate';
 }
+
+/** The discount of both levels unless told otherwise. */
+export const DEFAULT_KNESER_NEY_DISCOUNT = 0.75;
 
 /**
  * The (previous, next) pairs of a batchified token array, as a language model reads them: in each
@@ -85,10 +90,13 @@ export function trainKneserNeyBigram(
   if (!Number.isInteger(vocabSize) || vocabSize < 1) {
     throw new UserInputError(`vocabSize must be a positive integer, got ${String(vocabSize)}`);
   }
-  const fixed = options.discount;
-  if (fixed !== undefined && !(fixed > 0 && fixed <= 1)) {
-    throw new UserInputError(`the Kneser-Ney discount must be in (0, 1], got ${String(fixed)}`);
+  const choice = options.discount ?? DEFAULT_KNESER_NEY_DISCOUNT;
+  if (choice !== 'estimate' && !(typeof choice === 'number' && choice > 0 && choice <= 1)) {
+    throw new UserInputError(
+      `the Kneser-Ney discount must be a number in (0, 1] or 'estimate', got ${String(choice)}`,
+    );
   }
+  const fixed = choice === 'estimate' ? undefined : choice;
   // Pair counts keyed by prev · V + next (exact in float64 for V up to 2^26).
   const pairCounts = new Map<number, number>();
   const pairs = forEachPair(train, (prev, next) => {
@@ -145,4 +153,44 @@ export function kneserNeyPerplexity(model: KneserNeyBigram, heldOut: Batchified)
     logSum += Math.log(model.probability(prev, next));
   });
   return Math.exp(-logSum / pairs);
+}
+
+/** The Kneser–Ney bigram baseline of a language-model run (see `kneserNeyBaseline`). */
+export interface KneserNeyBaseline {
+  discount: number;
+  unigramDiscount: number;
+  /** Training pairs counted. */
+  trainPairs: number;
+  /** On each held-out split long enough for `evalStreams` streams of 2 tokens. */
+  perplexity: { validation?: number; test?: number };
+}
+
+/**
+ * The bigram a language model must beat, on its own tokens: trained on the pairs of
+ * `batchify(corpus.train, trainStreams)` (the pairs the model trains on), evaluated on those of
+ * `batchify(split, evalStreams)` for the validation and test splits (the pairs its perplexity is
+ * computed over), with the default discount. `<eos>` and `<unk>` are words like the others, as
+ * they are to the model.
+ */
+export function kneserNeyBaseline(
+  corpus: LanguageModelCorpus,
+  trainStreams: number,
+  evalStreams: number,
+): KneserNeyBaseline {
+  const model = trainKneserNeyBigram(batchify(corpus.train, trainStreams), corpus.vocab.length);
+  const perplexity: KneserNeyBaseline['perplexity'] = {};
+  for (const [key, ids] of [
+    ['validation', corpus.valid],
+    ['test', corpus.test],
+  ] as const) {
+    if (Math.floor(ids.length / evalStreams) >= 2) {
+      perplexity[key] = kneserNeyPerplexity(model, batchify(ids, evalStreams));
+    }
+  }
+  return {
+    discount: model.discount,
+    unigramDiscount: model.unigramDiscount,
+    trainPairs: model.pairs,
+    perplexity,
+  };
 }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { batchify } from '../../src/data/batching.js';
-import { kneserNeyPerplexity, trainKneserNeyBigram } from '../../src/data/kneser-ney.js';
+import {
+  kneserNeyBaseline,
+  kneserNeyPerplexity,
+  trainKneserNeyBigram,
+} from '../../src/data/kneser-ney.js';
 import { UserInputError } from '../../src/errors.js';
 
 // Ids: 0 <unk>, 1 <eos>, 2 a, 3 b. One stream "a b a b <eos> a a <eos>".
@@ -25,7 +29,7 @@ describe('interpolated Kneser-Ney bigram', () => {
     //   a: 1/8 + 45/128 = 61/128; <eos>: 1/8 + 29/128 = 45/128; b: 13/128; <unk>: 9/128.
     // P(w | <eos>) = max(c − 3/4, 0) / 1 + 3/4 · P1(w): a 1/4 + 45/128 = 77/128; <eos> 29/128;
     //   b 13/128; <unk> 9/128. P(w | <unk>) = P1(w) (an unseen context).
-    const model = trainKneserNeyBigram(train, V, { discount: 0.75 });
+    const model = trainKneserNeyBigram(train, V); // the default discount, 0.75
     expect(model.discount).toBe(0.75);
     expect(model.unigramDiscount).toBe(0.75);
     expect(model.pairs).toBe(7);
@@ -47,7 +51,7 @@ describe('interpolated Kneser-Ney bigram', () => {
 
   it("estimates Chen-Goodman's discounts n1 / (n1 + 2 n2) per level", () => {
     // Pair counts 2, 1, 1, 1, 1, 1: n1 = 5, n2 = 1 → 5/7. Continuation counts 3, 1, 2: 1/3.
-    const model = trainKneserNeyBigram(train, V);
+    const model = trainKneserNeyBigram(train, V, { discount: 'estimate' });
     expect(model.discount).toBeCloseTo(5 / 7, 15);
     expect(model.unigramDiscount).toBeCloseTo(1 / 3, 15);
     // P(b | a) = (2 − 5/7) / 4 + (5/7 · 3/4) · P1(b), P1(b) = (1 − 1/3) / 6 + (1/3 · 3 / 6) / 4
@@ -61,7 +65,7 @@ describe('interpolated Kneser-Ney bigram', () => {
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const ids = Int32Array.from({ length: 3000 }, () => Math.floor(190 * next() ** 3));
     const vocab = 200;
-    for (const options of [{}, { discount: 0.75 }, { discount: 1 }]) {
+    for (const options of [{}, { discount: 'estimate' as const }, { discount: 1 }]) {
       const model = trainKneserNeyBigram(batchify(ids, 3), vocab, options);
       for (const prev of [0, 1, 7, 30, 120, 189, 190, 199]) {
         let sum = 0;
@@ -96,9 +100,36 @@ describe('interpolated Kneser-Ney bigram', () => {
     expect(kneserNeyPerplexity(two, held)).toBeCloseTo(1 / two.probability(A, B), 12);
   });
 
+  it("scores a corpus's validation and test pairs, leaving out a split too short for the streams", () => {
+    const corpus = {
+      name: 'tiny',
+      vocab: ['<unk>', '<eos>', 'a', 'b'],
+      unkId: UNK,
+      eosId: EOS,
+      train: train.data,
+      valid: Int32Array.from([B, B, UNK, A]),
+      test: Int32Array.from([A, B, A]),
+    };
+    const model = trainKneserNeyBigram(train, V);
+    const one = kneserNeyBaseline(corpus, 1, 1);
+    expect(one).toEqual({
+      discount: 0.75,
+      unigramDiscount: 0.75,
+      trainPairs: 7,
+      perplexity: {
+        validation: kneserNeyPerplexity(model, batchify(corpus.valid, 1)),
+        test: kneserNeyPerplexity(model, batchify(corpus.test, 1)),
+      },
+    });
+    // Two streams: the 3 test tokens leave 1 a stream (no pair), so test is left out.
+    const two = kneserNeyBaseline(corpus, 2, 2);
+    expect(two.trainPairs).toBe(6);
+    expect(Object.keys(two.perplexity)).toEqual(['validation']);
+  });
+
   it('rejects bad discounts, ids outside the vocabulary and data with no count of 1', () => {
     expect(() => trainKneserNeyBigram(train, V, { discount: 0 })).toThrow(
-      /discount must be in \(0, 1\], got 0/,
+      /discount must be a number in \(0, 1\] or 'estimate', got 0/,
     );
     expect(() => trainKneserNeyBigram(train, V, { discount: 1.5 })).toThrow(UserInputError);
     expect(() => trainKneserNeyBigram(train, 3)).toThrow(
@@ -108,7 +139,7 @@ describe('interpolated Kneser-Ney bigram', () => {
     expect(() => model.probability(0, 4)).toThrow(/next token id 4 is outside/);
     // One pair type, counted twice: n1 = 0.
     const doubled = batchify(Int32Array.from([A, A, A]), 1);
-    expect(() => trainKneserNeyBigram(doubled, V)).toThrow(
+    expect(() => trainKneserNeyBigram(doubled, V, { discount: 'estimate' })).toThrow(
       /cannot estimate the Kneser-Ney discount of the pair counts: none is counted once/,
     );
   });

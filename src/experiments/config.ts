@@ -244,7 +244,7 @@ const DATA_KEYS: {
     'augment',
     'normalize',
   ],
-  text: ['kind', 'corpus', 'vocabSize', 'books', 'trainTokens', 'validTokens'],
+  text: ['kind', 'corpus', 'vocabSize', 'minCount', 'books', 'trainTokens', 'validTokens'],
 };
 const MODEL_KEYS: {
   [K in ModelConfig['kind']]: readonly (keyof Extract<ModelConfig, { kind: K }>)[];

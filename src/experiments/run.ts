@@ -151,7 +151,7 @@ export function loadImageData(
 }
 
 export function loadCorpus(config: RunConfig, data: TextDataConfig): LanguageModelCorpus {
-  const options = { vocabSize: data.vocabSize };
+  const options = { vocabSize: data.vocabSize, minCount: data.minCount };
   let corpus: LanguageModelCorpus;
   switch (data.corpus) {
     case 'gutenberg':

@@ -1,5 +1,10 @@
 import { UserInputError } from '../errors.js';
-import type { EvaluationSplit, MetricName, RunSummary } from '../training/log-format.js';
+import type {
+  CorpusSummary,
+  EvaluationSplit,
+  MetricName,
+  RunSummary,
+} from '../training/log-format.js';
 import type { RunData } from './runs.js';
 import {
   mean,
@@ -102,6 +107,12 @@ export interface TaskAnalysis {
   baseline: string;
   /** Updates per training-loss curve point (step records are averaged within such bins). */
   lossBinSteps: number;
+  /**
+   * Language models: the data as trained and its Kneser–Ney bigram baseline, as the runs logged
+   * them (see CorpusSummary); null when no run logged them (image tasks, and language-model runs
+   * written before they were logged).
+   */
+  corpus: CorpusSummary | null;
   configs: ConfigAnalysis[];
   warnings: string[];
 }
@@ -375,6 +386,20 @@ function analyzeTask(task: string, runs: FinishedRun[], options: AnalysisOptions
       },
     };
   });
+  const corpora = [
+    ...new Set(runs.flatMap((r) => (r.summary.corpus ? [JSON.stringify(r.summary.corpus)] : []))),
+  ];
+  if (corpora.length > 1) {
+    warnings.push(
+      `runs of task ${task} logged ${corpora.length} different corpora or Kneser-Ney baselines (different data settings or batch sizes): the report shows the first`,
+    );
+  }
+  const logged = runs.filter((r) => r.summary.corpus !== undefined).length;
+  if (logged > 0 && logged < runs.length) {
+    warnings.push(
+      `${runs.length - logged} of the ${runs.length} runs of task ${task} did not log their corpus and Kneser-Ney baseline (written before it was logged)`,
+    );
+  }
   const splits = new Set(runs.map((r) => splitOf(r.summary)));
   if (splits.size > 1) {
     warnings.push(
@@ -388,6 +413,7 @@ function analyzeTask(task: string, runs: FinishedRun[], options: AnalysisOptions
     higherIsBetter: first.higherIsBetter,
     baseline,
     lossBinSteps,
+    corpus: runs.find((r) => r.summary.corpus !== undefined)?.summary.corpus ?? null,
     configs,
     warnings,
   };

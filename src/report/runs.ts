@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { UserInputError } from '../errors.js';
 import type {
+  CorpusSummary,
   EpochRecord,
   EvaluationSplit,
   MetricName,
@@ -159,6 +160,7 @@ export function parseSummary(value: unknown, where: string): RunSummary {
     secondsPerEpoch: num(o, 'secondsPerEpoch', where, { min: 0 }),
     optimizerMemoryBytes: num(o, 'optimizerMemoryBytes', where, { integer: true, min: 0 }),
     config: obj(o.config, `${where} "config"`),
+    ...(o.corpus === undefined ? {} : { corpus: corpusSummary(o.corpus, `${where} "corpus"`) }),
     versions: {
       package: str(versions, 'package', `${where} "versions"`),
       tfjs: str(versions, 'tfjs', `${where} "versions"`),
@@ -168,6 +170,41 @@ export function parseSummary(value: unknown, where: string): RunSummary {
     ...(o.backendDetail === undefined ? {} : { backendDetail: str(o, 'backendDetail', where) }),
     machine: str(o, 'machine', where),
     command: str(o, 'command', where),
+  };
+}
+
+/** Validates a summary's `corpus` (a language model's data and its Kneser–Ney baseline). */
+function corpusSummary(value: unknown, where: string): CorpusSummary {
+  const o = obj(value, where);
+  const splits = (key: string, opts: { integer?: boolean; max?: number }) => {
+    const { max } = opts;
+    const inner = obj(o[key], `${where} "${key}"`);
+    const read = (split: string) => {
+      const v = num(inner, split, `${where} "${key}"`, { integer: opts.integer ?? false, min: 0 });
+      if (max !== undefined && v > max) {
+        throw new Error(`${where} "${key}": field "${split}" is ${v}, expected at most ${max}`);
+      }
+      return v;
+    };
+    return { train: read('train'), validation: read('validation'), test: read('test') };
+  };
+  const kn = obj(o.kneserNeyBigram, `${where} "kneserNeyBigram"`);
+  const knWhere = `${where} "kneserNeyBigram"`;
+  const perplexity = obj(kn.perplexity, `${knWhere} "perplexity"`);
+  const ppl = (split: 'validation' | 'test') =>
+    perplexity[split] === undefined
+      ? {}
+      : { [split]: num(perplexity, split, `${knWhere} "perplexity"`, { min: 1 }) };
+  return {
+    vocabSize: num(o, 'vocabSize', where, { integer: true, min: 1 }),
+    tokens: splits('tokens', { integer: true }),
+    unkRate: splits('unkRate', { max: 1 }),
+    kneserNeyBigram: {
+      discount: num(kn, 'discount', knWhere, { min: 0 }),
+      unigramDiscount: num(kn, 'unigramDiscount', knWhere, { min: 0 }),
+      trainPairs: num(kn, 'trainPairs', knWhere, { integer: true, min: 1 }),
+      perplexity: { ...ppl('validation'), ...ppl('test') },
+    },
   };
 }
 

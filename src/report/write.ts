@@ -254,6 +254,47 @@ export function verdicts(task: TaskAnalysis): string[] {
   });
 }
 
+const percent = (x: number) => `${fixed(100 * x, 2)}%`;
+
+/**
+ * A language model's data and its Kneser–Ney bigram baseline, as its runs logged them; says so
+ * when they did not.
+ */
+function corpusParagraph(task: TaskAnalysis): string | null {
+  if (task.metric !== 'perplexity') return null;
+  const c = task.corpus;
+  if (c === null) {
+    return "Kneser-Ney bigram perplexity: not in these runs' logs (they were written before runs logged it); a rerun logs it.";
+  }
+  const kn = c.kneserNeyBigram;
+  const figures = (['validation', 'test'] as const).flatMap((split) => {
+    const p = kn.perplexity[split];
+    return p === undefined ? [] : [`${split} ${fixed(p, 2)}`];
+  });
+  return (
+    `Kneser-Ney bigram perplexity: ${figures.join(', ')} (interpolated Kneser-Ney, discounts ${fixed(kn.discount, 3)} for pairs and ${fixed(kn.unigramDiscount, 3)} for continuation counts, ` +
+    `counted on the same ${kn.trainPairs.toLocaleString('en-US')} training pairs the models train on and scored on the same pairs their perplexity is computed over, <eos> and <unk> included). ` +
+    `A language model that does not beat it clearly has shown nothing beyond word-pair counts. ` +
+    `Data: ${c.vocabSize.toLocaleString('en-US')} words in the vocabulary (<unk> and <eos> included); ` +
+    `${c.tokens.train.toLocaleString('en-US')} / ${c.tokens.validation.toLocaleString('en-US')} / ${c.tokens.test.toLocaleString('en-US')} training / validation / test tokens, ` +
+    `<unk> ${percent(c.unkRate.train)} / ${percent(c.unkRate.validation)} / ${percent(c.unkRate.test)} of them.`
+  );
+}
+
+/** Whether each configuration's mean final perplexity beats the Kneser–Ney bigram's. */
+export function bigramVerdict(task: TaskAnalysis): string | null {
+  const bigram = task.corpus?.kneserNeyBigram.perplexity[task.evaluatedOn];
+  if (task.metric !== 'perplexity' || bigram === undefined) return null;
+  const fmt = new MetricFormat(task.metric);
+  const above = task.configs.filter((c) => c.finalMetric.mean >= bigram);
+  const head = `Kneser-Ney bigram ${task.evaluatedOn} perplexity ${fixed(bigram, 2)} on the same tokens`;
+  if (above.length === 0) {
+    const best = Math.min(...task.configs.map((c) => c.finalMetric.mean));
+    return `${head}: every configuration ends below it (the lowest mean ${fmt.value(best)}, ${fixed((100 * (bigram - best)) / bigram, 1)}% below)`;
+  }
+  return `${head}: ${above.map((c) => `${c.label} (${fmt.value(c.finalMetric.mean)})`).join(', ')} ${above.length === 1 ? 'ends' : 'end'} at or above it: not trained past word-pair counts`;
+}
+
 /** What the numbers of a run depend on, so a reader knows what a rerun can match. */
 const REPRODUCIBILITY =
   'Reproducibility: a rerun of the same code gives the same numbers bit for bit on the same CPU model with the same backend, native-addon setting and thread count (above). On another CPU, or with another thread count, BLAS kernels round differently: the numbers move by amounts of the order of seed noise, and a p near 0.05 can cross it.';
@@ -306,9 +347,13 @@ function buildDocument(
       kind: 'list',
       items: analysis.tasks.flatMap((t) => {
         const lines = verdicts(t);
-        return lines.length > 0
-          ? lines.map((line) => `${t.task}: ${line}`)
-          : [`${t.task}: only ${t.baseline} was run, nothing to compare`];
+        const bigram = bigramVerdict(t);
+        return [
+          ...(lines.length > 0
+            ? lines.map((line) => `${t.task}: ${line}`)
+            : [`${t.task}: only ${t.baseline} was run, nothing to compare`]),
+          ...(bigram === null ? [] : [`${t.task}: ${bigram}`]),
+        ];
       }),
     },
     { kind: 'heading', level: 2, text: 'How to read this report' },
@@ -317,12 +362,14 @@ function buildDocument(
   for (const task of analysis.tasks) {
     const fmt = new MetricFormat(task.metric);
     const direction = task.higherIsBetter ? 'higher is better' : 'lower is better';
+    const corpus = corpusParagraph(task);
     blocks.push(
       { kind: 'heading', level: 2, text: `Task ${task.task}` },
       {
         kind: 'paragraph',
         text: `Metric: ${task.evaluatedOn} ${task.metric} (${direction}). Baseline: ${task.baseline}.`,
       },
+      ...(corpus === null ? [] : [{ kind: 'paragraph', text: corpus } as Block]),
       { kind: 'heading', level: 3, text: 'Final results' },
       resultsTable(task, fmt),
       {

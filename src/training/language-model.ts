@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { sparseSoftmaxCrossEntropy } from '../kernels/cross-entropy.js';
 import { batchify, bpttWindow, bpttWindowCount } from '../data/batching.js';
+import { kneserNeyBaseline } from '../data/kneser-ney.js';
+import { corpusStats } from '../data/text.js';
 import type { LanguageModelCorpus } from '../data/types.js';
 import { UserInputError } from '../errors.js';
 import type { SequenceLanguageModel } from '../models/types.js';
+import type { CorpusSummary } from './log-format.js';
 import {
   checkTrainOptions,
   train,
@@ -116,6 +119,17 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
   const trainStreams = batchify(corpus.train, batchSize);
   const batchesPerEpoch = bpttWindowCount(trainStreams, bptt);
   const V = lm.vocabSize;
+  const stats = corpusStats(corpus);
+  const corpusSummary: CorpusSummary = {
+    vocabSize: stats.vocabSize,
+    tokens: { train: stats.tokens.train, validation: stats.tokens.valid, test: stats.tokens.test },
+    unkRate: {
+      train: stats.unkRate.train,
+      validation: stats.unkRate.valid,
+      test: stats.unkRate.test,
+    },
+    kneserNeyBigram: kneserNeyBaseline(corpus, batchSize, evalBatchSize),
+  };
   let carry: tf.Tensor[] = [];
   const setCarry = (next: tf.Tensor[]) => {
     tf.dispose(carry);
@@ -130,6 +144,7 @@ export async function trainLanguageModel(options: LanguageModelTrainOptions): Pr
     unit: 'tokens',
     model: lm.model,
     batchesPerEpoch,
+    corpus: corpusSummary,
     config: {
       corpus: corpus.name,
       vocabSize: V,

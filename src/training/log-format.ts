@@ -57,6 +57,27 @@ export type MetricsRecord = StepRecord | EpochRecord;
 /** The held-out split a run's per-epoch metric is measured on. */
 export type EvaluationSplit = 'test' | 'validation';
 
+/**
+ * A language model's data as it was trained and evaluated (after any token limits), and the
+ * count-based baseline on the same tokens (see `kneserNeyBaseline` in data/kneser-ney.ts).
+ */
+export interface CorpusSummary {
+  /** Words in the vocabulary, `<unk>` and `<eos>` included. */
+  vocabSize: number;
+  tokens: { train: number; validation: number; test: number };
+  /** Share of `<unk>` among each split's tokens. */
+  unkRate: { train: number; validation: number; test: number };
+  /** Interpolated Kneser–Ney bigram trained on the training pairs the model trains on. */
+  kneserNeyBigram: {
+    discount: number;
+    unigramDiscount: number;
+    /** Training pairs counted. */
+    trainPairs: number;
+    /** Over the pairs the model's perplexity is computed over (absent: split too short). */
+    perplexity: { validation?: number; test?: number };
+  };
+}
+
 /** `summary.json`, written atomically when a run finishes. */
 export interface RunSummary {
   /** Configuration label shown in reports, e.g. `adamw s=1`. */
@@ -90,6 +111,8 @@ export interface RunSummary {
   skippedUpdates?: number;
   /** The full resolved configuration of the run. */
   config: Record<string, unknown>;
+  /** Language models: the data as trained and evaluated, and the Kneser–Ney bigram baseline. */
+  corpus?: CorpusSummary;
   versions: { package: string; tfjs: string; node: string };
   backend: string;
   /**

@@ -26,6 +26,7 @@ import {
 } from './checkpoint.js';
 import { ensureWritableDir, JsonLinesWriter, writeFileAtomic } from '../files.js';
 import type {
+  CorpusSummary,
   DivergedRecord,
   EpochRecord,
   EvaluationSplit,
@@ -61,6 +62,8 @@ export interface TaskAdapter {
   batchesPerEpoch: number;
   /** Task options that change the numbers (they enter the config hash and the summary). */
   config: Record<string, unknown>;
+  /** Facts about a language model's data, for the summary (outside the config hash). */
+  corpus?: CorpusSummary;
   /** Called at the start of every epoch (also when resuming in its middle, with the epoch-start RNG). */
   beginEpoch(epoch: number, rng: Rng): void;
   batch(index: number, rng: Rng): TrainBatch;
@@ -583,6 +586,7 @@ function buildSummary(
     secondsPerEpoch: epochRecords.reduce((a, r) => a + r.epochSeconds, 0) / epochRecords.length,
     optimizerMemoryBytes: 0,
     config,
+    ...(adapter.corpus !== undefined && { corpus: adapter.corpus }),
     versions: { package: packageVersion(), tfjs: tf.version.tfjs, node: process.versions.node },
     backend: tf.getBackend(),
     ...(options.backendDescription !== undefined && {

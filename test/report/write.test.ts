@@ -11,7 +11,14 @@ import {
   type ReportJson,
   type ReportResult,
 } from '../../src/report/write.js';
-import { tempDir, writeStandardFixture } from './synthetic.js';
+import { readRuns } from '../../src/report/runs.js';
+import {
+  PERPLEXITY_RUNS,
+  SYNTHETIC_CORPUS,
+  tempDir,
+  writeStandardFixture,
+  writeSyntheticRun,
+} from './synthetic.js';
 
 const meta = {
   command: 'weight-prediction compare --task mnist-mlp --seeds 3 --out results/x',
@@ -173,6 +180,22 @@ describe('writeReport', () => {
     expect(verdict).toContain(
       '- ptb-lstm: adamw s=1 vs adamw: final validation perplexity -2.50 [-8.85, +3.85] (2 seeds), not distinguishable from seed noise; +1000 B optimizer memory,',
     );
+    // The Kneser-Ney bigram the runs logged (121): s=1 (119.50) is below it, adamw (122.00) not.
+    expect(verdict).toContain(
+      '- ptb-lstm: Kneser-Ney bigram validation perplexity 121.00 on the same tokens: adamw (122.00) ends at or above it: not trained past word-pair counts',
+    );
+    expect(verdict).not.toMatch(/mnist-mlp: Kneser-Ney/);
+    // The task's section gives the bigram and the data beside the results.
+    const task = md.slice(
+      md.indexOf('## Task ptb-lstm'),
+      md.indexOf('### Final results', md.indexOf('## Task ptb-lstm')),
+    );
+    expect(task).toContain(
+      'Kneser-Ney bigram perplexity: validation 121.00, test 130.50 (interpolated Kneser-Ney, discounts 0.750 for pairs and 0.750 for continuation counts, counted on the same 1,252,740 training pairs',
+    );
+    expect(task).toMatch(
+      /Data: 10,002 words in the vocabulary \(\\<unk> and \\<eos> included\); 1,252,765 \/ 71,436 \/ 74,118 training \/ validation \/ test tokens, \\<unk> 4\.47% \/ 5\.28% \/ 5\.41% of them\./,
+    );
     // The verdict comes before the tables.
     expect(md.indexOf('## Verdict')).toBeLessThan(md.indexOf('### Final results'));
   });
@@ -227,6 +250,58 @@ describe('writeReport', () => {
     }
     expect(json.figures.map((f) => f.png)).toContain('figures/mnist-mlp-test-accuracy.png');
     expect(read(result.files.json)).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('language-model runs that did not log a Kneser-Ney bigram say so; every run below it says so', async () => {
+    const dir = tempDir('lm');
+    try {
+      const write = (sub: string, corpus: typeof SYNTHETIC_CORPUS | undefined) => {
+        for (const run of PERPLEXITY_RUNS) {
+          const { corpus: _, ...bare } = run;
+          writeSyntheticRun(
+            path.join(dir, sub, run.label.replace(/\W+/g, '-'), `seed-${run.seed}`),
+            {
+              ...bare,
+              ...(corpus && { corpus }),
+            },
+          );
+        }
+      };
+      write('old', undefined);
+      const old = await writeReport({
+        runsRoot: path.join(dir, 'old'),
+        outDir: path.join(dir, 'r1'),
+        meta,
+      });
+      const md = read(old.files.markdown);
+      expect(md).toContain("Kneser-Ney bigram perplexity: not in these runs' logs");
+      expect(md).not.toMatch(/ptb-lstm: Kneser-Ney/);
+      // A bigram at 130: both configurations (122.00, 119.50) end below it.
+      write('new', {
+        ...SYNTHETIC_CORPUS,
+        kneserNeyBigram: { ...SYNTHETIC_CORPUS.kneserNeyBigram, perplexity: { validation: 130 } },
+      });
+      const fresh = await writeReport({
+        runsRoot: path.join(dir, 'new'),
+        outDir: path.join(dir, 'r2'),
+        meta,
+      });
+      expect(read(fresh.files.markdown)).toContain(
+        '- ptb-lstm: Kneser-Ney bigram validation perplexity 130.00 on the same tokens: every configuration ends below it (the lowest mean 119.50, 8.1% below)',
+      );
+      // A damaged field is named.
+      const summaryFile = path.join(dir, 'new', 'adamw', 'seed-1', 'summary.json');
+      const summary = JSON.parse(read(summaryFile)) as {
+        corpus: { unkRate: { validation: number } };
+      };
+      summary.corpus.unkRate.validation = 2;
+      fs.writeFileSync(summaryFile, JSON.stringify(summary));
+      await expect(readRuns(path.join(dir, 'new'))).rejects.toThrow(
+        /"corpus" "unkRate": field "validation" is 2, expected at most 1/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('bad input: an outDir that is a file, no runs, both or neither source', async () => {

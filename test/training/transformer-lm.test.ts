@@ -6,7 +6,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
 import { resolveRun } from '../../src/experiments/config.js';
 import { PRESETS } from '../../src/experiments/presets.js';
-import { runOne } from '../../src/experiments/run.js';
+import type { TextDataConfig } from '../../src/experiments/presets.js';
+import { loadCorpus, runOne } from '../../src/experiments/run.js';
+import { kneserNeyBaseline } from '../../src/data/kneser-ney.js';
+import { corpusStats } from '../../src/data/text.js';
 import { selectBackend } from '../../src/kernels/index.js';
 import { buildTransformerLanguageModel } from '../../src/models/index.js';
 import { AdamW } from '../../src/optimizers/index.js';
@@ -110,5 +113,19 @@ describe('the language-model training path with a Transformer', () => {
     expect(summary.final.testMetric).toBeGreaterThan(1);
     expect(Number.isFinite(summary.final.testMetric)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+    // The summary logs the data as trained and the Kneser-Ney bigram on the same pairs.
+    const corpus = loadCorpus(config, config.data as TextDataConfig);
+    const stats = corpusStats(corpus);
+    expect(summary.corpus).toEqual({
+      vocabSize: 2002,
+      tokens: { train: 2_000, validation: 400, test: stats.tokens.test },
+      unkRate: {
+        train: stats.unkRate.train,
+        validation: stats.unkRate.valid,
+        test: stats.unkRate.test,
+      },
+      kneserNeyBigram: kneserNeyBaseline(corpus, config.recipe.batchSize, 10),
+    });
+    expect(summary.corpus!.kneserNeyBigram.trainPairs).toBe(2_000 - config.recipe.batchSize);
   }, 180_000); // loading and tokenizing the corpus alone takes ~8 s here
 });

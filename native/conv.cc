@@ -144,6 +144,7 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
     std::fill(dw, dw + K * d.out_c, 0.0f);
     return;
   }
+  if (direct_conv_backprop_filter(x, dy, dw, d)) return;
   if (is_pointwise(d)) {
     const int rows = static_cast<int>(d.batch * per_item);
     gemm(true, false, static_cast<int>(K), d.out_c, rows,

@@ -8,14 +8,19 @@
 
 namespace wp {
 
-// True when direct_conv handles these dims (out_c a positive multiple of 8, AVX2 + FMA built).
+// True when direct_conv handles these dims (out_c a positive multiple of 8, in_c at most 32,
+// AVX2 + FMA built).
 bool direct_conv_applies(const ConvDims& d);
 
 // y = conv(x, w), as conv2d_forward.
 bool direct_conv(const float* x, const float* w, float* y, const ConvDims& d);
 
+// dw = the filter gradient of conv(x, w) for dy, as conv2d_backprop_filter (direct_conv's
+// conditions, and at most 16 input channels); each thread sums its own images, the threads' sums are added in order.
+bool direct_conv_backprop_filter(const float* x, const float* dy, float* dw, const ConvDims& d);
+
 // dx = the input gradient of conv(x, w) for dy, as conv2d_backprop_input: stride 1 only (any
-// padding and dilation), in_c a positive multiple of 8.
+// padding and dilation), in_c a positive multiple of 8 and out_c at most 32.
 bool direct_conv_backprop_input(const float* dy, const float* w, float* dx, const ConvDims& d);
 
 }  // namespace wp

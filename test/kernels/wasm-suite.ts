@@ -283,6 +283,37 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
       expectClose(gotX.values, dX);
     });
 
+    it('conv2d and its gradients give the same bits when run again (ResNet-like shapes)', async () => {
+      // 16 channels at 14×14, batch 9: the native direct kernels (forward, input and filter
+      // gradients) with the batch split over the threads; each run must repeat the last exactly.
+      const x = [9, 14, 14, 16] as [number, number, number, number];
+      const f = [3, 3, 16, 16] as [number, number, number, number];
+      const xv = randomValues(
+        x.reduce((a, b) => a * b),
+        71,
+      );
+      const fv = randomValues(
+        f.reduce((a, b) => a * b),
+        72,
+      );
+      const run = () =>
+        runOn('wasm', () => {
+          const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf
+              .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')
+              .square()
+              .sum(),
+          )([tf.tensor4d(xv, x), tf.tensor4d(fv, f)]);
+          return tf.concat([
+            tf.conv2d(tf.tensor4d(xv, x), tf.tensor4d(fv, f), 1, 'same').flatten(),
+            dx!.flatten(),
+            df!.flatten(),
+          ]);
+        });
+      const first = await run();
+      for (let i = 0; i < 3; i++) expect((await run()).values).toEqual(first.values);
+    });
+
     const flagCases = [
       [false, false],
       [true, false],

@@ -8,6 +8,7 @@
         "native/batch_norm.cc",
         "native/conv.cc",
         "native/cross_entropy.cc",
+        "native/direct_conv.cc",
         "native/gelu.cc",
         "native/gemm.cc",
         "native/max_pool.cc",

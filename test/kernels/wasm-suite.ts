@@ -45,6 +45,24 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
     { x: [1, 6, 7, 2], f: [5, 5, 2, 3], stride: [1, 2], pad: 'same' },
     // Large enough for the native kernels to split the batch into chunks across threads.
     { x: [5, 32, 32, 16], f: [3, 3, 16, 8], stride: 1, pad: 'same' },
+    // Output channels a multiple of 8: the native direct convolution (native/direct_conv.cc),
+    // in blocks of 16 channels, then 8, 6 pixels at a time, then one; its input gradient too
+    // when the stride is 1 and the input channels are a multiple of 8.
+    { x: [2, 9, 10, 8], f: [3, 3, 8, 16], stride: 1, pad: 'same' },
+    { x: [3, 8, 13, 16], f: [3, 3, 16, 24], stride: 2, pad: 'same' },
+    { x: [2, 7, 7, 1], f: [3, 3, 1, 16], stride: 1, pad: 'valid' },
+    { x: [2, 5, 15, 8], f: [1, 1, 8, 40], stride: 1, pad: 'valid' },
+    {
+      x: [2, 6, 9, 24],
+      f: [2, 3, 24, 8],
+      stride: 1,
+      pad: [
+        [0, 0],
+        [2, 0],
+        [1, 3],
+        [0, 0],
+      ],
+    },
     {
       x: [2, 6, 5, 3],
       f: [3, 3, 3, 2],
@@ -263,6 +281,37 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
             ) as tf.Tensor,
       );
       expectClose(gotX.values, dX);
+    });
+
+    it('conv2d and its gradients give the same bits when run again (ResNet-like shapes)', async () => {
+      // 16 channels at 14×14, batch 9: the native direct kernels (forward, input and filter
+      // gradients) with the batch split over the threads; each run must repeat the last exactly.
+      const x = [9, 14, 14, 16] as [number, number, number, number];
+      const f = [3, 3, 16, 16] as [number, number, number, number];
+      const xv = randomValues(
+        x.reduce((a, b) => a * b),
+        71,
+      );
+      const fv = randomValues(
+        f.reduce((a, b) => a * b),
+        72,
+      );
+      const run = () =>
+        runOn('wasm', () => {
+          const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf
+              .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')
+              .square()
+              .sum(),
+          )([tf.tensor4d(xv, x), tf.tensor4d(fv, f)]);
+          return tf.concat([
+            tf.conv2d(tf.tensor4d(xv, x), tf.tensor4d(fv, f), 1, 'same').flatten(),
+            dx!.flatten(),
+            df!.flatten(),
+          ]);
+        });
+      const first = await run();
+      for (let i = 0; i < 3; i++) expect((await run()).values).toEqual(first.values);
     });
 
     const flagCases = [

@@ -10,6 +10,7 @@
         "native/cross_entropy.cc",
         "native/gemm.cc",
         "native/max_pool.cc",
+        "native/optimizers.cc",
         "native/pool.cc",
         "native/reduce.cc",
         "native/relu.cc",

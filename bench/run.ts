@@ -2,8 +2,9 @@
  * `npm run bench`: memory bandwidth, optimizer step time (tf ops vs fused loops) and training
  * throughput, measured side by side in one run on this machine (issue 5, item 3).
  *
- * Usage: `npm run bench [-- --quick] [-- --json]`. With `--json` stdout carries one JSON object and
- * the table goes to stderr; progress always goes to stderr.
+ * Usage: `npm run bench [-- --quick] [-- --json] [-- --steps-only]`. With `--json` stdout carries
+ * one JSON object and the table goes to stderr; progress always goes to stderr. `--steps-only`
+ * times the optimizer steps (ours and PyTorch's) and no training.
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -73,9 +74,11 @@ interface Settings {
   quick: boolean;
   /** Internal: only the training rows, as JSON (the run without the addon, in a child process). */
   trainingOnly: boolean;
+  /** Only the optimizer steps (and PyTorch's), no training. */
+  stepsOnly: boolean;
 }
 
-const KNOWN_FLAGS = ['--json', '--quick', '--help', '--training-only'];
+const KNOWN_FLAGS = ['--json', '--quick', '--help', '--training-only', '--steps-only'];
 
 function parseArgs(argv: string[]): Settings {
   for (const a of argv) {
@@ -84,13 +87,14 @@ function parseArgs(argv: string[]): Settings {
     }
   }
   if (argv.includes('--help')) {
-    console.log('npm run bench [-- --quick] [-- --json]');
+    console.log('npm run bench [-- --quick] [-- --json] [-- --steps-only]');
     process.exit(0);
   }
   return {
     json: argv.includes('--json'),
     quick: argv.includes('--quick'),
     trainingOnly: argv.includes('--training-only'),
+    stepsOnly: argv.includes('--steps-only'),
   };
 }
 
@@ -600,7 +604,7 @@ const TORCH_ENV = { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '68719476736'
  * keeps the fastest measurement of each row (with its configuration); null (with the reason
  * logged) if torch is missing or every run failed.
  */
-function runTorch(quick: boolean): TorchResult | null {
+function runTorch(quick: boolean, stepsOnly: boolean): TorchResult | null {
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     log(`bench: no PyTorch rows: ${PYTHON} -c "import torch" failed`);
@@ -613,7 +617,13 @@ function runTorch(quick: boolean): TorchResult | null {
     const config = `torch.set_num_threads(${torchThreads}), OPENBLAS_NUM_THREADS=${blasThreads}`;
     const run = spawnSync(
       PYTHON,
-      [script, '--threads', String(torchThreads), ...(quick ? ['--quick'] : [])],
+      [
+        script,
+        '--threads',
+        String(torchThreads),
+        ...(quick ? ['--quick'] : []),
+        ...(stepsOnly ? ['--steps-only'] : []),
+      ],
       {
         encoding: 'utf8',
         env: { ...process.env, ...TORCH_ENV, OPENBLAS_NUM_THREADS: String(blasThreads) },
@@ -936,11 +946,11 @@ async function main(): Promise<void> {
     }
   }
 
-  const training = await benchAllTraining(settings.quick);
-  if (native) training.push(...trainingWithoutAddon(settings.quick));
+  const training = settings.stepsOnly ? [] : await benchAllTraining(settings.quick);
+  if (native && !settings.stepsOnly) training.push(...trainingWithoutAddon(settings.quick));
 
-  const torch = runTorch(settings.quick);
-  if (torch) checkSameParameters(training, torch);
+  const torch = runTorch(settings.quick, settings.stepsOnly);
+  if (torch && !settings.stepsOnly) checkSameParameters(training, torch);
   const text = table(machine, bw, steps, training, torch);
   if (settings.json) {
     const result = {

@@ -4,7 +4,7 @@ Run by bench/run.ts with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 (
 2.6-4x faster training here), once per thread configuration (torch's intra-op threads here, and
 OpenBLAS's own threads through OPENBLAS_NUM_THREADS): which is fastest differs by model. Prints one
 JSON object on stdout.
-Usage: python3 bench/torch_bench.py [--quick] [--threads N]
+Usage: python3 bench/torch_bench.py [--quick] [--threads N] [--steps-only]
 """
 import json
 import statistics
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch_gpt import Gpt, parameter_count
 
 QUICK = "--quick" in sys.argv
+STEPS_ONLY = "--steps-only" in sys.argv
 THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2
 torch.set_num_threads(THREADS)
 torch.manual_seed(0)
@@ -265,7 +266,7 @@ def main():
         "blas": blas_library(),
         "optimizerStep": [optimizer_step(p, *row) for p in (1_048_576, 10_485_760)
                           for row in step_optimizers()],
-        "training": training(),
+        "training": [] if STEPS_ONLY else training(),
     }
     print(json.dumps(result))
 

@@ -11,6 +11,8 @@
 #pragma once
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -71,8 +73,19 @@ inline float js_max(float a, float b) {
   return (std::isnan(a) || std::isnan(b)) ? NAN : (a > b ? a : b);
 }
 
-// Math.sign(x) in float32: ±1, or x itself for ±0 and NaN.
-inline float js_sign(float x) { return x > 0 ? 1.0f : (x < 0 ? -1.0f : x); }
+// Math.sign(x) in float32: ±1, or x itself for ±0 and NaN. On the bits, with an integer select:
+// the float comparisons' form (x > 0 ? 1 : x < 0 ? −1 : x) kept Lion's loops scalar ("control
+// flow in loop"), 15× slower.
+inline float js_sign(float x) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const std::uint32_t magnitude = bits & 0x7fffffffu;
+  const std::uint32_t one = (bits & 0x80000000u) | 0x3f800000u;  // ±1.0f with x's sign
+  const std::uint32_t result = (magnitude == 0 || magnitude > 0x7f800000u) ? bits : one;
+  float out;
+  std::memcpy(&out, &result, sizeof out);
+  return out;
+}
 
 // Runs range(lo, hi) over [0, n) on the pool's threads.
 template <class Range>

@@ -120,7 +120,8 @@ void rmsprop_predict_range(const float* __restrict theta, float* __restrict pred
                            const float* __restrict last, std::size_t lo, std::size_t hi,
                            float epsilon, const LinearFloats& p) {
   for (std::size_t i = lo; i < hi; i++) {
-    const float d = last[i] / rmsprop_denominator<kCentered>(v[i], kCentered ? g_avg[i] : 0, epsilon);
+    const float g_avg_i = kCentered ? g_avg[i] : 0;
+    const float d = last[i] / rmsprop_denominator<kCentered>(v[i], g_avg_i, epsilon);
     predicted[i] = p.a * theta[i] - p.b * d;
   }
 }
@@ -182,7 +183,9 @@ void adabelief_range(float* __restrict theta, const float* __restrict grad, floa
     const float updated = decayed - ratio * c.step_size;
     theta[i] = updated;
     // The prediction uses s, never s_max.
-    if constexpr (kTarget != Target::kNone) out[i] = adabelief_predicted(updated, mi, si, c.epsilon, p);
+    if constexpr (kTarget != Target::kNone) {
+      out[i] = adabelief_predicted(updated, mi, si, c.epsilon, p);
+    }
   }
 }
 
@@ -303,7 +306,8 @@ void sgd_update(float* theta, const float* grad, float* slot, float* predicted, 
         fused::with_flag(momentum && scalars.first_step, [&](auto kFirst) {
           fused::with_flag(slot != nullptr, [&](auto kSlot) {
             fused::parallel(n, [&](std::size_t lo, std::size_t hi) {
-              sgd_range<kT, decltype(kMomentum)::value, decltype(kNesterov)::value, decltype(kFirst)::value, decltype(kSlot)::value>(
+              sgd_range<kT, decltype(kMomentum)::value, decltype(kNesterov)::value,
+                        decltype(kFirst)::value, decltype(kSlot)::value>(
                   theta, grad_for<kT>(grad), slot, predicted, lo, hi, c, p);
             });
           });
@@ -332,8 +336,9 @@ void rmsprop_update(float* theta, const float* grad, float* v, float* g_avg, flo
       fused::with_flag(scalars.momentum != 0, [&](auto kMomentum) {
         fused::with_flag(last != nullptr, [&](auto kLast) {
           fused::parallel(n, [&](std::size_t lo, std::size_t hi) {
-            rmsprop_range<kT, decltype(kCentered)::value, decltype(kMomentum)::value, decltype(kLast)::value>(
-                theta, grad_for<kT>(grad), v, g_avg, last, predicted, lo, hi, c, p);
+            rmsprop_range<kT, decltype(kCentered)::value, decltype(kMomentum)::value,
+                          decltype(kLast)::value>(theta, grad_for<kT>(grad), v, g_avg, last,
+                                                  predicted, lo, hi, c, p);
           });
         });
       });
@@ -352,7 +357,8 @@ void rmsprop_predict(const float* theta, float* predicted, const float* v, const
   const float eps = static_cast<float>(epsilon);
   fused::with_flag(g_avg != nullptr, [&](auto kCentered) {
     fused::parallel(n, [&](std::size_t lo, std::size_t hi) {
-      rmsprop_predict_range<decltype(kCentered)::value>(theta, predicted, v, g_avg, last, lo, hi, eps, p);
+      rmsprop_predict_range<decltype(kCentered)::value>(theta, predicted, v, g_avg, last, lo, hi,
+                                                         eps, p);
     });
   });
 }
@@ -367,8 +373,8 @@ void adabelief_update(float* theta, const float* grad, float* m, float* s, float
     fused::with_flag(s_max != nullptr, [&](auto kAmsgrad) {
       fused::with_flag(scalars.decoupled, [&](auto kDecoupled) {
         fused::parallel(n, [&](std::size_t lo, std::size_t hi) {
-          adabelief_range<kT, decltype(kAmsgrad)::value, decltype(kDecoupled)::value>(theta, grad_for<kT>(grad), m, s, s_max,
-                                                        predicted, lo, hi, c, p);
+          adabelief_range<kT, decltype(kAmsgrad)::value, decltype(kDecoupled)::value>(
+              theta, grad_for<kT>(grad), m, s, s_max, predicted, lo, hi, c, p);
         });
       });
     });

@@ -12,6 +12,7 @@
         "native/gelu.cc",
         "native/gemm.cc",
         "native/max_pool.cc",
+        "native/optimizers.cc",
         "native/pool.cc",
         "native/reduce.cc",
         "native/relu.cc",

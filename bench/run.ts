@@ -2,8 +2,9 @@
  * `npm run bench`: memory bandwidth, optimizer step time (tf ops vs fused loops) and training
  * throughput, measured side by side in one run on this machine (issue 5, item 3).
  *
- * Usage: `npm run bench [-- --quick] [-- --json]`. With `--json` stdout carries one JSON object and
- * the table goes to stderr; progress always goes to stderr.
+ * Usage: `npm run bench [-- --quick] [-- --json] [-- --steps-only]`. With `--json` stdout carries
+ * one JSON object and the table goes to stderr; progress always goes to stderr. `--steps-only`
+ * times the optimizer steps (ours and PyTorch's) and no training.
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -21,7 +22,12 @@ import {
   buildVggCnn,
   type SequenceLanguageModel,
 } from '../src/models/index.js';
-import { AdamW, type OptimizerKernel } from '../src/optimizers/index.js';
+import {
+  AdamW,
+  createOptimizer,
+  type OptimizerKernel,
+  type OptimizerName,
+} from '../src/optimizers/index.js';
 import { classificationLoss, languageModelLoss } from '../src/training/index.js';
 import { UserInputError } from '../src/errors.js';
 
@@ -69,9 +75,11 @@ interface Settings {
   quick: boolean;
   /** Internal: only the training rows, as JSON (the run without the addon, in a child process). */
   trainingOnly: boolean;
+  /** Only the optimizer steps (and PyTorch's), no training. */
+  stepsOnly: boolean;
 }
 
-const KNOWN_FLAGS = ['--json', '--quick', '--help', '--training-only'];
+const KNOWN_FLAGS = ['--json', '--quick', '--help', '--training-only', '--steps-only'];
 
 function parseArgs(argv: string[]): Settings {
   for (const a of argv) {
@@ -80,13 +88,14 @@ function parseArgs(argv: string[]): Settings {
     }
   }
   if (argv.includes('--help')) {
-    console.log('npm run bench [-- --quick] [-- --json]');
+    console.log('npm run bench [-- --quick] [-- --json] [-- --steps-only]');
     process.exit(0);
   }
   return {
     json: argv.includes('--json'),
     quick: argv.includes('--quick'),
     trainingOnly: argv.includes('--training-only'),
+    stepsOnly: argv.includes('--steps-only'),
   };
 }
 
@@ -213,6 +222,62 @@ const BYTES_S0 = 28;
  */
 const BYTES_S1 = 32;
 
+/** An optimizer whose step is timed: how to make it, and the bytes per parameter of one pass. */
+interface StepOptimizer {
+  /** The rows' `optimizer` (torch_bench.py names its rows alike). */
+  key: string;
+  name: OptimizerName;
+  /** Settings (torch_bench.py's step_optimizers() uses the same). */
+  options: Record<string, unknown>;
+  /** Bytes per parameter read and written by one pass, at s = 0 and at s = 1. */
+  bytes: [number, number];
+}
+
+const ADAMW_STEP: StepOptimizer = {
+  key: 'adamw',
+  name: 'adamw',
+  options: { learningRate: 1e-3, weightDecay: 1e-2 },
+  bytes: [BYTES_S0, BYTES_S1],
+};
+/**
+ * The other optimizers with fused loops, timed on wasm with the best path there (issue 16: every
+ * fused step against PyTorch's). Bytes: SGD with momentum and Lion read g, θ and one slot and
+ * write θ and the slot (20), plus θ̂ at s = 1; RMSprop the same at s = 0, and at s = 1 also
+ * writes the last gradient kept for prediction; AdaBelief and NAdam move what AdamW moves.
+ */
+const OTHER_STEPS: StepOptimizer[] = [
+  {
+    key: 'sgd-momentum',
+    name: 'sgd',
+    options: { learningRate: 1e-3, momentum: 0.9, weightDecay: 1e-2 },
+    bytes: [20, 24],
+  },
+  {
+    key: 'rmsprop',
+    name: 'rmsprop',
+    options: { learningRate: 1e-3, weightDecay: 1e-2 },
+    bytes: [20, 28],
+  },
+  {
+    key: 'adabelief',
+    name: 'adabelief',
+    options: { learningRate: 1e-3, weightDecay: 1e-2 },
+    bytes: [28, 32],
+  },
+  {
+    key: 'nadam',
+    name: 'nadam',
+    options: { learningRate: 1e-3, weightDecay: 1e-2 },
+    bytes: [28, 32],
+  },
+  {
+    key: 'lion',
+    name: 'lion',
+    options: { learningRate: 1e-4, weightDecay: 1e-2 },
+    bytes: [20, 24],
+  },
+];
+
 const TENSOR_SIDE = 512;
 /** Optimizer-step timing: at most this many steps, or as many as fit the budget (torch_bench.py too). */
 const STEP_REPS = 200;
@@ -224,6 +289,7 @@ async function benchOptimizerStep(
   path: Path,
   s: number,
   quick: boolean,
+  stepOptimizer: StepOptimizer = ADAMW_STEP,
 ): Promise<OptimizerStepRow> {
   const tensors = Math.round(params / (TENSOR_SIDE * TENSOR_SIDE));
   const n = tensors * TENSOR_SIDE * TENSOR_SIDE;
@@ -243,15 +309,19 @@ async function benchOptimizerStep(
     gradFunc: () => vars.map((v) => grads[v.name]!.clone()),
   }));
   const loss = () => precomputed(...vars) as tf.Scalar;
-  const optimizer = new AdamW({ learningRate: 1e-3, weightDecay: 1e-2, predictionSteps: s });
+  const optimizer = createOptimizer(stepOptimizer.name, {
+    ...stepOptimizer.options,
+    predictionSteps: s,
+  });
   optimizer.kernel = (path === 'tfjs' ? 'tfjs' : 'fused') satisfies OptimizerKernel;
   setNativeKernelsEnabled(path === 'fused-native');
   setSimdStepsEnabled(path === 'fused-simd');
   // Sub-millisecond steps need many repetitions for a stable median; slow paths stop at the budget.
   const reps = quick ? 3 : STEP_REPS;
   const budget = quick ? 2000 : STEP_BUDGET_MS;
+  const [bytesS0, bytesS1] = stepOptimizer.bytes;
   const row: OptimizerStepRow = {
-    optimizer: 'adamw',
+    optimizer: stepOptimizer.key,
     predictionSteps: s,
     params: n,
     path,
@@ -263,7 +333,7 @@ async function benchOptimizerStep(
     if (s === 0) {
       const times = await timeRepeated(() => optimizer.applyGradients(grads), 2, reps, budget);
       row.msPerStep = median(times);
-      row.gbPerSecond = (BYTES_S0 * n) / row.msPerStep / 1e6;
+      row.gbPerSecond = (bytesS0 * n) / row.msPerStep / 1e6;
     } else {
       const gradTimes = await timeRepeated(
         () => {
@@ -288,7 +358,7 @@ async function benchOptimizerStep(
       // gradient's own spread.
       if (step > 0 && row.gradientMs < 3 * step) {
         row.msPerStep = step;
-        row.gbPerSecond = (BYTES_S1 * n) / step / 1e6;
+        row.gbPerSecond = (bytesS1 * n) / step / 1e6;
       } else {
         row.note = `not resolved: the loss's gradient (${row.gradientMs.toFixed(1)} ms) dwarfs the step`;
       }
@@ -539,7 +609,7 @@ const TORCH_ENV = { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '68719476736'
  * keeps the fastest measurement of each row (with its configuration); null (with the reason
  * logged) if torch is missing or every run failed.
  */
-function runTorch(quick: boolean): TorchResult | null {
+function runTorch(quick: boolean, stepsOnly: boolean): TorchResult | null {
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     log(`bench: no PyTorch rows: ${PYTHON} -c "import torch" failed`);
@@ -552,7 +622,13 @@ function runTorch(quick: boolean): TorchResult | null {
     const config = `torch.set_num_threads(${torchThreads}), OPENBLAS_NUM_THREADS=${blasThreads}`;
     const run = spawnSync(
       PYTHON,
-      [script, '--threads', String(torchThreads), ...(quick ? ['--quick'] : [])],
+      [
+        script,
+        '--threads',
+        String(torchThreads),
+        ...(quick ? ['--quick'] : []),
+        ...(stepsOnly ? ['--steps-only'] : []),
+      ],
       {
         encoding: 'utf8',
         env: { ...process.env, ...TORCH_ENV, OPENBLAS_NUM_THREADS: String(blasThreads) },
@@ -651,13 +727,16 @@ function table(
     '',
   );
   const peak = peakBandwidth(bw);
-  out.push('Optimizer step, AdamW, 512×512 tensors');
+  out.push('Optimizer step, 512×512 tensors');
   out.push(
-    `(s=0: applyGradients, ${BYTES_S0} B/param; s=1: minimize minus the loss's own gradient time, ` +
-      `${BYTES_S1} B/param)`,
+    `(s=0: applyGradients; s=1: minimize minus the loss's own gradient time; B/param for GB/s: ` +
+      [ADAMW_STEP, ...OTHER_STEPS]
+        .map((o) => `${o.key} ${o.bytes[0]} at s=0, ${o.bytes[1]} at s=1`)
+        .join('; ') +
+      ')',
   );
-  out.push('| backend | params | s | path | ms/step | GB/s | % of bandwidth | note |');
-  out.push('|---|---|---|---|---|---|---|---|');
+  out.push('| optimizer | backend | params | s | path | ms/step | GB/s | % of bandwidth | note |');
+  out.push('|---|---|---|---|---|---|---|---|---|');
   for (const r of steps) {
     const pct = r.gbPerSecond === null ? null : (100 * r.gbPerSecond) / peak;
     const extra =
@@ -665,7 +744,7 @@ function table(
         ? `minimize ${fmt(r.minimizeMs)} ms − gradient ${fmt(r.gradientMs)} ms`
         : '';
     out.push(
-      `| ${r.backend} | ${(r.params / 1e6).toFixed(1)}M | ${r.predictionSteps} | ${r.path} | ` +
+      `| ${r.optimizer} | ${r.backend} | ${(r.params / 1e6).toFixed(1)}M | ${r.predictionSteps} | ${r.path} | ` +
         `${fmt(r.msPerStep, 2)} | ${fmt(r.gbPerSecond)} | ${fmt(pct, 0)} | ${[r.note, extra].filter(Boolean).join('; ')} |`,
     );
   }
@@ -697,10 +776,16 @@ function table(
       // Ours at s = 0 and, the issue's bar, ours with prediction (s = 1) against torch's plain step.
       for (const s of [0, 1]) {
         const ours = steps
-          .filter((x) => x.params === r.params && x.predictionSteps === s && x.msPerStep !== null)
+          .filter(
+            (x) =>
+              x.optimizer === r.optimizer &&
+              x.params === r.params &&
+              x.predictionSteps === s &&
+              x.msPerStep !== null,
+          )
           .sort((a, b) => a.msPerStep! - b.msPerStep!)[0];
         out.push(
-          `| AdamW step ${(r.params / 1e6).toFixed(1)}M: torch s=0, ours s=${s} | ${fmt(r.msPerStep, 2)} ms (${r.config}) | ` +
+          `| ${r.optimizer} step ${(r.params / 1e6).toFixed(1)}M: ${r.path} s=0, ours s=${s} | ${fmt(r.msPerStep, 2)} ms (${r.config}) | ` +
             `${ours ? `${fmt(ours.msPerStep, 2)} ms (${ours.backend} ${ours.path})` : '—'} | ` +
             `${ours ? (r.msPerStep! / ours.msPerStep!).toFixed(2) : '—'} |`,
         );
@@ -850,11 +935,33 @@ async function main(): Promise<void> {
     }
   }
 
-  const training = await benchAllTraining(settings.quick);
-  if (native) training.push(...trainingWithoutAddon(settings.quick));
+  // The other optimizers: on wasm (the default backend), the addon's loops when it is built.
+  await selectBackend('wasm');
+  const otherPath: Path = native ? 'fused-native' : 'fused-js';
+  for (const stepOptimizer of OTHER_STEPS) {
+    for (const params of [1_048_576, 10_485_760]) {
+      for (const s of [0, 1]) {
+        const row = await benchOptimizerStep(
+          'wasm',
+          params,
+          otherPath,
+          s,
+          settings.quick,
+          stepOptimizer,
+        );
+        log(
+          `bench: step ${stepOptimizer.key} wasm ${params} s=${s} ${otherPath}: ${fmt(row.msPerStep, 2)} ms, ${fmt(row.gbPerSecond)} GB/s`,
+        );
+        steps.push(row);
+      }
+    }
+  }
 
-  const torch = runTorch(settings.quick);
-  if (torch) checkSameParameters(training, torch);
+  const training = settings.stepsOnly ? [] : await benchAllTraining(settings.quick);
+  if (native && !settings.stepsOnly) training.push(...trainingWithoutAddon(settings.quick));
+
+  const torch = runTorch(settings.quick, settings.stepsOnly);
+  if (torch && !settings.stepsOnly) checkSameParameters(training, torch);
   const text = table(machine, bw, steps, training, torch);
   if (settings.json) {
     const result = {
@@ -867,7 +974,12 @@ async function main(): Promise<void> {
           'and copy, triad and in-place update (a += s·b) in the native addon on all its threads; ' +
           'memoryBandwidthGBps is the highest of these',
       },
-      bytesPerParam: { predictionSteps0: BYTES_S0, predictionSteps1: BYTES_S1 },
+      bytesPerParam: Object.fromEntries(
+        [ADAMW_STEP, ...OTHER_STEPS].map((o) => [
+          o.key,
+          { predictionSteps0: o.bytes[0], predictionSteps1: o.bytes[1] },
+        ]),
+      ),
       nativeAddon: native ? { threads: native.threads() } : null,
       training,
       optimizerStep: steps,

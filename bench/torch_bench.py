@@ -1,10 +1,10 @@
-"""PyTorch side of `npm run bench`: the same AdamW step and models, same shapes, on this machine.
+"""PyTorch side of `npm run bench`: the same optimizer steps and models, same shapes, on this machine.
 
 Run by bench/run.ts with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 (glibc malloc tuned:
 2.6-4x faster training here), once per thread configuration (torch's intra-op threads here, and
 OpenBLAS's own threads through OPENBLAS_NUM_THREADS): which is fastest differs by model. Prints one
 JSON object on stdout.
-Usage: python3 bench/torch_bench.py [--quick] [--threads N]
+Usage: python3 bench/torch_bench.py [--quick] [--threads N] [--steps-only]
 """
 import json
 import statistics
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch_gpt import Gpt, parameter_count
 
 QUICK = "--quick" in sys.argv
+STEPS_ONLY = "--steps-only" in sys.argv
 THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2
 torch.set_num_threads(THREADS)
 torch.manual_seed(0)
@@ -45,24 +46,121 @@ def blas_library():
     return sorted(p for p in libs if p.startswith("/"))
 
 
-def optimizer_step(params):
+class AdaBelief(torch.optim.Optimizer):
+    """AdaBelief as src/rules/adabelief.ts computes it (decoupled weight decay, s += ε each step,
+    bias-corrected), transcribed in torch's foreach ops: PyTorch has no AdaBelief."""
+
+    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-16, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            ps = [p for p in group["params"] if p.grad is not None]
+            grads = [p.grad for p in ps]
+            if not ps:
+                continue
+            if "step" not in self.state[ps[0]]:
+                for p in ps:
+                    self.state[p].update(step=0, m=torch.zeros_like(p), s=torch.zeros_like(p))
+            for p in ps:
+                self.state[p]["step"] += 1
+            t = self.state[ps[0]]["step"]
+            ms = [self.state[p]["m"] for p in ps]
+            ss = [self.state[p]["s"] for p in ps]
+            if wd != 0:
+                torch._foreach_mul_(ps, 1 - lr * wd)
+            torch._foreach_mul_(ms, b1)
+            torch._foreach_add_(ms, grads, alpha=1 - b1)
+            diffs = torch._foreach_sub(grads, ms)
+            torch._foreach_mul_(ss, b2)
+            torch._foreach_addcmul_(ss, diffs, diffs, value=1 - b2)
+            torch._foreach_add_(ss, eps)
+            denom = torch._foreach_sqrt(ss)
+            torch._foreach_div_(denom, (1 - b2 ** t) ** 0.5)
+            torch._foreach_add_(denom, eps)
+            torch._foreach_addcdiv_(ps, ms, denom, value=-lr / (1 - b1 ** t))
+
+
+class Lion(torch.optim.Optimizer):
+    """Lion as lucidrains/lion-pytorch's update_fn (src/rules/lion.ts), transcribed in torch's
+    foreach ops (torch 1.13 has no Lion and no _foreach_sign: the sign is one in-place op per
+    tensor)."""
+
+    def __init__(self, params, lr, betas=(0.9, 0.99), weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
+            ps = [p for p in group["params"] if p.grad is not None]
+            grads = [p.grad for p in ps]
+            if not ps:
+                continue
+            for p in ps:
+                if "m" not in self.state[p]:
+                    self.state[p]["m"] = torch.zeros_like(p)
+            ms = [self.state[p]["m"] for p in ps]
+            if wd != 0:
+                torch._foreach_mul_(ps, 1 - lr * wd)
+            update = torch._foreach_mul(ms, b1)
+            torch._foreach_add_(update, grads, alpha=1 - b1)
+            for u in update:
+                u.sign_()
+            torch._foreach_add_(ps, update, alpha=-lr)
+            torch._foreach_mul_(ms, b2)
+            torch._foreach_add_(ms, grads, alpha=1 - b2)
+
+
+# The optimizer-step rows: (name as bench/run.ts names it, bytes moved per parameter by an ideal
+# single pass, the optimizer, how it runs). torch 1.13 defaults to foreach=False (one loop of ops
+# per tensor); the issue's bar is its foreach step, so both are measured where torch has both.
+# Settings as bench/run.ts's STEP_OPTIMIZERS.
+def step_optimizers():
+    rows = []
+    for foreach in (False, True):
+        kind = "foreach=True" if foreach else "foreach=False, the 1.13 default"
+        rows += [
+            ("adamw", 28, lambda ps, f=foreach: torch.optim.AdamW(ps, lr=1e-3, weight_decay=1e-2, foreach=f),
+             f"torch.optim.AdamW ({kind})"),
+            ("sgd-momentum", 20,
+             lambda ps, f=foreach: torch.optim.SGD(ps, lr=1e-3, momentum=0.9, weight_decay=1e-2, foreach=f),
+             f"torch.optim.SGD momentum 0.9 ({kind})"),
+            ("rmsprop", 20,
+             lambda ps, f=foreach: torch.optim.RMSprop(ps, lr=1e-3, weight_decay=1e-2, foreach=f),
+             f"torch.optim.RMSprop ({kind})"),
+            ("nadam", 28, lambda ps, f=foreach: torch.optim.NAdam(ps, lr=1e-3, weight_decay=1e-2, foreach=f),
+             f"torch.optim.NAdam ({kind})"),
+        ]
+    rows += [
+        ("adabelief", 28, lambda ps: AdaBelief(ps, lr=1e-3, weight_decay=1e-2),
+         "AdaBelief transcribed in torch foreach ops"),
+        ("lion", 20, lambda ps: Lion(ps, lr=1e-4, weight_decay=1e-2),
+         "Lion transcribed in torch foreach ops (sign per tensor)"),
+    ]
+    return rows
+
+
+def optimizer_step(params, name, bytes_per_param, make, path):
     tensors = round(params / (512 * 512))
     ps = [nn.Parameter(torch.randn(512, 512) * 0.1) for _ in range(tensors)]
     for p in ps:
         p.grad = torch.randn(512, 512)
-    opt = torch.optim.AdamW(ps, lr=1e-3, weight_decay=1e-2)
+    opt = make(ps)
     # As bench/run.ts: up to 200 steps or 3 s, so that sub-millisecond steps get a stable median.
     times = timed(opt.step, 2, 3 if QUICK else 200, 2 if QUICK else 3)
     ms = statistics.median(times)
     n = tensors * 512 * 512
     return {
-        "optimizer": "adamw",
+        "optimizer": name,
         "predictionSteps": 0,
         "params": n,
-        "path": "torch.optim.AdamW (foreach default)",
+        "path": path,
         "backend": "torch",
         "msPerStep": ms,
-        "gbPerSecond": 28 * n / ms / 1e6,
+        "gbPerSecond": bytes_per_param * n / ms / 1e6,
     }
 
 
@@ -166,8 +264,9 @@ def main():
         "torchVersion": torch.__version__,
         "threads": torch.get_num_threads(),
         "blas": blas_library(),
-        "optimizerStep": [optimizer_step(p) for p in (1_048_576, 10_485_760)],
-        "training": training(),
+        "optimizerStep": [optimizer_step(p, *row) for p in (1_048_576, 10_485_760)
+                          for row in step_optimizers()],
+        "training": [] if STEPS_ONLY else training(),
     }
     print(json.dumps(result))
 

@@ -13,6 +13,7 @@
 #include "conv.h"
 #include "cross_entropy.h"
 #include "max_pool.h"
+#include "optimizers.h"
 #include "pool.h"
 #include "reduce.h"
 #include "relu.h"
@@ -133,6 +134,177 @@ napi_value AdamPredict(napi_env env, napi_callback_info info) {
   const float* v = args.Floats(3, n);
   const wp::AdamPredictScalars p{args.Number(4), args.Number(5), args.Number(6), args.Number(7)};
   if (!args.failed) wp::adam_predict(theta, predicted, m, v, n, p);
+  return nullptr;
+}
+
+// The prediction's a and b at `i`, `i + 1` when `predicted` is non-null (else unread).
+wp::LinearPrediction LinearAt(Args& args, const float* predicted, std::size_t i) {
+  if (predicted == nullptr) return {0, 0};
+  return {args.Number(i), args.Number(i + 1)};
+}
+
+// sgdUpdate(theta, grad, slot | null, predicted | null, gradScale, l2, learningRate, momentum,
+//           dampening, nesterov, firstStep, a, b)
+napi_value SgdUpdate(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* theta = args.Floats(0, n);
+  float* grad = args.Floats(1, n);
+  float* slot = args.Floats(2, n, true);
+  float* predicted = args.Floats(3, n, true);
+  const wp::SgdScalars c{args.Number(4), args.Number(5), args.Number(6), args.Number(7),
+                         args.Number(8), args.Bool(9),   args.Bool(10)};
+  const wp::LinearPrediction p = LinearAt(args, predicted, 11);
+  if (!args.failed && c.momentum != 0 && slot == nullptr) {
+    args.Fail("weight-prediction native: sgdUpdate with momentum needs the momentum buffer");
+  }
+  if (!args.failed) wp::sgd_update(theta, grad, slot, predicted, n, c, p);
+  return nullptr;
+}
+
+// linearPredict(theta, predicted, direction, a, b): predicted = a·θ − b·direction
+napi_value LinearPredict(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* theta = args.Floats(0, n);
+  float* predicted = args.Floats(1, n);
+  const float* direction = args.Floats(2, n);
+  const wp::LinearPrediction p{args.Number(3), args.Number(4)};
+  if (!args.failed) wp::linear_predict(theta, predicted, direction, n, p);
+  return nullptr;
+}
+
+// rmspropUpdate(theta, grad, v, gAvg | null, last | null, predicted | null, gradScale, l2,
+//               learningRate, alpha, epsilon, momentum, a, b)
+napi_value RmspropUpdate(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* theta = args.Floats(0, n);
+  float* grad = args.Floats(1, n);
+  float* v = args.Floats(2, n);
+  float* g_avg = args.Floats(3, n, true);
+  float* last = args.Floats(4, n, true);
+  float* predicted = args.Floats(5, n, true);
+  const wp::RmspropScalars c{args.Number(6), args.Number(7),  args.Number(8),
+                             args.Number(9), args.Number(10), args.Number(11)};
+  const wp::LinearPrediction p = LinearAt(args, predicted, 12);
+  if (!args.failed && c.momentum != 0 && last == nullptr) {
+    args.Fail("weight-prediction native: rmspropUpdate with momentum needs the momentum buffer");
+  }
+  if (!args.failed) wp::rmsprop_update(theta, grad, v, g_avg, last, predicted, n, c, p);
+  return nullptr;
+}
+
+// rmspropPredict(theta, predicted, v, gAvg | null, last, momentum, epsilon, a, b)
+napi_value RmspropPredict(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* theta = args.Floats(0, n);
+  float* predicted = args.Floats(1, n);
+  const float* v = args.Floats(2, n);
+  const float* g_avg = args.Floats(3, n, true);
+  const float* last = args.Floats(4, n);
+  const bool momentum = args.Bool(5);
+  const double epsilon = args.Number(6);
+  const wp::LinearPrediction p{args.Number(7), args.Number(8)};
+  if (!args.failed) wp::rmsprop_predict(theta, predicted, v, g_avg, last, momentum, epsilon, n, p);
+  return nullptr;
+}
+
+// adaBeliefUpdate(theta, grad, m, s, sMax | null, predicted | null, gradScale, l2, keep,
+//                 decoupled, beta1, beta2, epsilon, sqrtBc2, stepSize, a, b, predictSqrtBc2,
+//                 predictBc1)
+napi_value AdaBeliefUpdate(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* theta = args.Floats(0, n);
+  float* grad = args.Floats(1, n);
+  float* m = args.Floats(2, n);
+  float* s = args.Floats(3, n);
+  float* s_max = args.Floats(4, n, true);
+  float* predicted = args.Floats(5, n, true);
+  wp::AdaBeliefScalars c{args.Number(6),  args.Number(7),  args.Number(8),
+                         args.Number(10), args.Number(11), args.Number(12),
+                         args.Number(13), args.Number(14), args.Bool(9)};
+  wp::AdaBeliefPrediction p{0, 0, 1, 1};
+  if (predicted != nullptr) {
+    p = {args.Number(15), args.Number(16), args.Number(17), args.Number(18)};
+  }
+  if (!args.failed) wp::adabelief_update(theta, grad, m, s, s_max, predicted, n, c, p);
+  return nullptr;
+}
+
+// adaBeliefPredict(theta, predicted, m, s, epsilon, a, b, sqrtBc2, bc1)
+napi_value AdaBeliefPredict(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* theta = args.Floats(0, n);
+  float* predicted = args.Floats(1, n);
+  const float* m = args.Floats(2, n);
+  const float* s = args.Floats(3, n);
+  const double epsilon = args.Number(4);
+  const wp::AdaBeliefPrediction p{args.Number(5), args.Number(6), args.Number(7), args.Number(8)};
+  if (!args.failed) wp::adabelief_predict(theta, predicted, m, s, epsilon, n, p);
+  return nullptr;
+}
+
+// nadamUpdate(theta, grad, m, v, predicted | null, gradScale, l2, keep, beta1, beta2, bc2,
+//             epsilon, onGrad, onMomentum, a, predictScale, predictBc2)
+napi_value NAdamUpdate(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* theta = args.Floats(0, n);
+  float* grad = args.Floats(1, n);
+  float* m = args.Floats(2, n);
+  float* v = args.Floats(3, n);
+  float* predicted = args.Floats(4, n, true);
+  const wp::NAdamScalars c{args.Number(5),  args.Number(6),  args.Number(7),
+                           args.Number(8),  args.Number(9),  args.Number(10),
+                           args.Number(11), args.Number(12), args.Number(13)};
+  wp::NAdamPrediction p{0, 0, 1};
+  if (predicted != nullptr) p = {args.Number(14), args.Number(15), args.Number(16)};
+  if (!args.failed) wp::nadam_update(theta, grad, m, v, predicted, n, c, p);
+  return nullptr;
+}
+
+// nadamPredict(theta, predicted, m, v, epsilon, a, scale, bc2)
+napi_value NAdamPredict(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* theta = args.Floats(0, n);
+  float* predicted = args.Floats(1, n);
+  const float* m = args.Floats(2, n);
+  const float* v = args.Floats(3, n);
+  const double epsilon = args.Number(4);
+  const wp::NAdamPrediction p{args.Number(5), args.Number(6), args.Number(7)};
+  if (!args.failed) wp::nadam_predict(theta, predicted, m, v, epsilon, n, p);
+  return nullptr;
+}
+
+// lionUpdate(theta, grad, m, predicted | null, gradScale, keep, learningRate, beta1, beta2, a, b)
+napi_value LionUpdate(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  float* theta = args.Floats(0, n);
+  float* grad = args.Floats(1, n);
+  float* m = args.Floats(2, n);
+  float* predicted = args.Floats(3, n, true);
+  const wp::LionScalars c{args.Number(4), args.Number(5), args.Number(6), args.Number(7),
+                          args.Number(8)};
+  const wp::LinearPrediction p = LinearAt(args, predicted, 9);
+  if (!args.failed) wp::lion_update(theta, grad, m, predicted, n, c, p);
+  return nullptr;
+}
+
+// lionPredict(theta, predicted, m, a, b): predicted = a·θ − b·sign(m)
+napi_value LionPredict(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* theta = args.Floats(0, n);
+  float* predicted = args.Floats(1, n);
+  const float* m = args.Floats(2, n);
+  const wp::LinearPrediction p{args.Number(3), args.Number(4)};
+  if (!args.failed) wp::lion_predict(theta, predicted, m, n, p);
   return nullptr;
 }
 
@@ -449,6 +621,18 @@ NAPI_MODULE_INIT() {
   const napi_property_descriptor functions[] = {
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamPredict", nullptr, AdamPredict, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"linearPredict", nullptr, LinearPredict, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rmspropUpdate", nullptr, RmspropUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rmspropPredict", nullptr, RmspropPredict, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adaBeliefUpdate", nullptr, AdaBeliefUpdate, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"adaBeliefPredict", nullptr, AdaBeliefPredict, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"nadamUpdate", nullptr, NAdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"nadamPredict", nullptr, NAdamPredict, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lionUpdate", nullptr, LionUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lionPredict", nullptr, LionPredict, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumOfSquares", nullptr, SumOfSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dForward", nullptr, Conv2dForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr,

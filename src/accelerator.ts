@@ -41,6 +41,150 @@ export interface NativeKernels {
     invSqrtBc2: number,
     epsilon: number,
   ): void;
+  /**
+   * One SGD step in place (src/kernels/fused/sgd.ts, bit for bit): `slot` is the momentum buffer
+   * (needed when momentum ≠ 0) or the last gradient kept for prediction; with `predicted` non-null
+   * it also writes θ̂ = a·θ − b·slot of the next step there.
+   */
+  sgdUpdate(
+    theta: Float32Array,
+    grad: Float32Array,
+    slot: Float32Array | null,
+    predicted: Float32Array | null,
+    gradScale: number,
+    l2: number,
+    learningRate: number,
+    momentum: number,
+    dampening: number,
+    nesterov: boolean,
+    firstStep: boolean,
+    a: number,
+    b: number,
+  ): void;
+  /** predicted = a·θ − b·direction; θ and direction are only read. */
+  linearPredict(
+    theta: Float32Array,
+    predicted: Float32Array,
+    direction: Float32Array,
+    a: number,
+    b: number,
+  ): void;
+  /** One RMSprop step in place (src/kernels/fused/rmsprop.ts, bit for bit), optionally θ̂ too. */
+  rmspropUpdate(
+    theta: Float32Array,
+    grad: Float32Array,
+    v: Float32Array,
+    gradAverage: Float32Array | null,
+    last: Float32Array | null,
+    predicted: Float32Array | null,
+    gradScale: number,
+    l2: number,
+    learningRate: number,
+    alpha: number,
+    epsilon: number,
+    momentum: number,
+    a: number,
+    b: number,
+  ): void;
+  /** θ̂ = a·θ − b·Δθ, Δθ = last with momentum, else last/(√(v − ḡ²) + ε). */
+  rmspropPredict(
+    theta: Float32Array,
+    predicted: Float32Array,
+    v: Float32Array,
+    gradAverage: Float32Array | null,
+    last: Float32Array,
+    momentum: boolean,
+    epsilon: number,
+    a: number,
+    b: number,
+  ): void;
+  /** One AdaBelief step in place (src/kernels/fused/adabelief.ts, bit for bit), optionally θ̂. */
+  adaBeliefUpdate(
+    theta: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    s: Float32Array,
+    sMax: Float32Array | null,
+    predicted: Float32Array | null,
+    gradScale: number,
+    l2: number,
+    keep: number,
+    decoupled: boolean,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+    sqrtBc2: number,
+    stepSize: number,
+    a: number,
+    b: number,
+    predictSqrtBc2: number,
+    predictBc1: number,
+  ): void;
+  /** θ̂ = a·θ − b·(m/(√s/sqrtBc2 + ε))/bc1; θ, m and s are only read. */
+  adaBeliefPredict(
+    theta: Float32Array,
+    predicted: Float32Array,
+    m: Float32Array,
+    s: Float32Array,
+    epsilon: number,
+    a: number,
+    b: number,
+    sqrtBc2: number,
+    bc1: number,
+  ): void;
+  /** One NAdam step in place (src/kernels/fused/nadam.ts, bit for bit), optionally θ̂ too. */
+  nadamUpdate(
+    theta: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    predicted: Float32Array | null,
+    gradScale: number,
+    l2: number,
+    keep: number,
+    beta1: number,
+    beta2: number,
+    bc2: number,
+    epsilon: number,
+    onGrad: number,
+    onMomentum: number,
+    a: number,
+    predictScale: number,
+    predictBc2: number,
+  ): void;
+  /** θ̂ = a·θ − scale·m/(√(v/bc2) + ε); θ, m and v are only read. */
+  nadamPredict(
+    theta: Float32Array,
+    predicted: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    epsilon: number,
+    a: number,
+    scale: number,
+    bc2: number,
+  ): void;
+  /** One Lion step in place (src/kernels/fused/lion.ts, bit for bit), optionally θ̂ too. */
+  lionUpdate(
+    theta: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    predicted: Float32Array | null,
+    gradScale: number,
+    keep: number,
+    learningRate: number,
+    beta1: number,
+    beta2: number,
+    a: number,
+    b: number,
+  ): void;
+  /** θ̂ = a·θ − b·sign(m); θ and m are only read. */
+  lionPredict(
+    theta: Float32Array,
+    predicted: Float32Array,
+    m: Float32Array,
+    a: number,
+    b: number,
+  ): void;
   /** Σx² in float64, the same for any number of threads. */
   sumOfSquares(x: Float32Array): number;
   /** Dims: batch, inH, inW, inC, outH, outW, outC, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft. */

@@ -1,15 +1,32 @@
 import { describe, expect, it } from 'vitest';
+import { adaBeliefFusedKernels } from '../../src/kernels/fused/adabelief.js';
 import { adamFusedKernels } from '../../src/kernels/fused/adam.js';
+import { lionFusedKernels } from '../../src/kernels/fused/lion.js';
+import { nadamFusedKernels } from '../../src/kernels/fused/nadam.js';
+import { rmspropFusedKernels } from '../../src/kernels/fused/rmsprop.js';
+import { sgdFusedKernels } from '../../src/kernels/fused/sgd.js';
 import { nativeKernels, nativeUnavailableReason } from '../../src/kernels/native.js';
+import type { FusedKernels } from '../../src/prediction/fused/types.js';
 import { randomValues } from './helpers.js';
 
 /**
- * The native addon's Adam loops against the JS loops they replace: the same arithmetic operation
- * by operation, so the results must be bit-identical (the fixtures tests then cover both). Sizes
- * span one element, an odd size, and arrays large enough to be split across threads.
+ * The native addon's optimizer loops against the JS loops they replace: the same arithmetic
+ * operation by operation, so the results must be bit-identical (the fixtures tests then cover
+ * both). Sizes span one element, an odd size, and arrays large enough to be split across threads.
  */
 
 const native = nativeKernels();
+
+/**
+ * Asserts two float32 arrays are equal bit for bit, naming the first element that differs
+ * (vitest's deep equality took seconds on 100k-element arrays).
+ */
+function expectSameBits(ours: Float32Array, theirs: Float32Array, what: string): void {
+  const [a, b] = [new Uint32Array(ours.buffer), new Uint32Array(theirs.buffer)];
+  expect(a.length, `${what}: length`).toBe(b.length);
+  const i = a.findIndex((x, k) => x !== b[k]);
+  expect(i < 0 ? '' : `${what}[${i}]: ${ours[i]} vs ${theirs[i]}`).toBe('');
+}
 
 describe('native addon', () => {
   it('is built and loads in CI (npm ci builds it; .ci/run installs OpenBLAS)', () => {
@@ -97,28 +114,152 @@ describe('native addon', () => {
         // What the update prepared is what a prediction pass gives from its results.
         const check = new Float32Array(n);
         kernel.predict(theta, check, state, next);
-        expect(new Uint32Array(prepared.buffer)).toEqual(new Uint32Array(check.buffer));
+        expectSameBits(prepared, check, 'prepared θ̂ vs predict');
         // The same update writing θ̂ over its gradient gives the same θ, state and θ̂.
         const over = start();
         kernel.update(over.theta, over.grad, 0.7, over.state, ctx, {
           ...next,
           predicted: over.grad,
         });
-        expect(new Uint32Array(over.grad.buffer)).toEqual(new Uint32Array(prepared.buffer));
-        expect(new Uint32Array(over.theta.buffer)).toEqual(new Uint32Array(theta.buffer));
-        over.state.forEach((x, k) =>
-          expect(new Uint32Array(x.buffer)).toEqual(new Uint32Array(state[k]!.buffer)),
-        );
+        expectSameBits(over.grad, prepared, 'θ̂ over the gradient');
+        expectSameBits(over.theta, theta, 'θ with θ̂ over the gradient');
+        over.state.forEach((x, k) => expectSameBits(x, state[k]!, `slot ${k} with θ̂ over g`));
         kernel.update(theta, grad, 1, state, { ...ctx, step: 4 });
-        return [theta, predicted, prepared, ...state].map((a) => new Uint32Array(a.buffer));
+        return [theta, predicted, prepared, ...state];
       };
       try {
         const ours = run(true);
         const js = run(false);
-        for (let k = 0; k < js.length; k++) expect(ours[k]).toEqual(js[k]);
+        const names = ['θ', 'predicted', 'prepared', 'm', 'v', 'vMax'];
+        for (let k = 0; k < js.length; k++) expectSameBits(ours[k]!, js[k]!, names[k]!);
       } finally {
         native!.setThreads(threads);
       }
     },
   );
+  /** A rule's fused loops and slot values that make sense for it (v ≥ ḡ², s > 0, …). */
+  interface OtherCase {
+    label: string;
+    kernels: FusedKernels;
+    state: (n: number) => Float32Array[];
+  }
+  /** Some exact ±0 in an array: Lion's sign and SGD's zero gradients take those branches. */
+  const withZeros = (x: Float32Array) =>
+    x.map((value, i) => (i % 7 === 0 ? 0 : i % 11 === 0 ? -0 : value));
+  const positive = (n: number, seed: number, scale: number, floor: number) =>
+    randomValues(n, seed).map((x) => scale * x * x + floor);
+  const otherCases: OtherCase[] = [
+    ...[
+      { momentum: 0, dampening: 0, nesterov: false },
+      { momentum: 0.9, dampening: 0, nesterov: false },
+      { momentum: 0.9, dampening: 0.1, nesterov: false },
+      { momentum: 0.9, dampening: 0, nesterov: true },
+    ].map((o) => ({
+      label: `sgd ${JSON.stringify(o)}`,
+      kernels: sgdFusedKernels({ ...o, keepLastGradient: true }),
+      state: (n: number) => [randomValues(n, 7)],
+    })),
+    ...[
+      { momentum: 0, centered: false },
+      { momentum: 0, centered: true },
+      { momentum: 0.9, centered: false },
+      { momentum: 0.9, centered: true },
+    ].map((o) => ({
+      label: `rmsprop ${JSON.stringify(o)}`,
+      kernels: rmspropFusedKernels({ ...o, alpha: 0.99, epsilon: 1e-8, keepLastGradient: true }),
+      state: (n: number) => {
+        const gAvg = randomValues(n, 8).map((x) => 0.1 * x);
+        const v = positive(n, 9, 0.01, 1e-4).map((x, i) => x + gAvg[i]! * gAvg[i]!);
+        return o.centered ? [v, gAvg, randomValues(n, 10)] : [v, randomValues(n, 10)];
+      },
+    })),
+    ...[
+      { amsgrad: false, decoupledWeightDecay: true },
+      { amsgrad: true, decoupledWeightDecay: true },
+      { amsgrad: false, decoupledWeightDecay: false },
+    ].map((o) => ({
+      label: `adabelief ${JSON.stringify(o)}`,
+      kernels: adaBeliefFusedKernels({ ...o, beta1: 0.9, beta2: 0.999, epsilon: 1e-16 }),
+      state: (n: number) => {
+        const s = positive(n, 12, 0.01, 1e-6);
+        const m = randomValues(n, 11).map((x) => 0.1 * x);
+        return o.amsgrad ? [m, s, s.map((x, i) => (i % 2 === 0 ? 1.5 * x : 0.5 * x))] : [m, s];
+      },
+    })),
+    ...[false, true].map((decoupledWeightDecay) => ({
+      label: `nadam decoupled ${decoupledWeightDecay}`,
+      kernels: nadamFusedKernels({
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+        momentumDecay: 0.004,
+        decoupledWeightDecay,
+      }),
+      state: (n: number) => [randomValues(n, 13).map((x) => 0.1 * x), positive(n, 14, 0.01, 0)],
+    })),
+    {
+      label: 'lion',
+      kernels: lionFusedKernels({ beta1: 0.9, beta2: 0.99 }),
+      state: (n: number) => [withZeros(randomValues(n, 15).map((x) => 0.1 * x))],
+    },
+  ];
+  // The first update (SGD's momentum buffer starts as g) and a later one; sizes as for Adam.
+  const otherRows = otherCases.flatMap((c) =>
+    [1, 1001, 100_003].flatMap((n) => [1, 3].map((step) => ({ ...c, n, step }))),
+  );
+  it.skipIf(!native).each(otherRows)(
+    '$label loops ≡ JS loops bit for bit: n $n, update $step',
+    ({ kernels, state: makeState, n, step }) => {
+      const threads = native!.threads();
+      native!.setThreads(2);
+      const ctx = { step, learningRate: 1e-2, weightDecay: 0.05 };
+      const next = { a: 0.99, b: 0.03, completed: step };
+      const start = () => ({
+        theta: randomValues(n, 1),
+        grad: withZeros(randomValues(n, 2)),
+        state: makeState(n),
+      });
+      const run = (useNative: boolean) => {
+        const kernel = useNative ? kernels.native!(native!) : kernels.js;
+        const { theta, grad, state } = start();
+        const predicted = new Float32Array(n);
+        const prepared = new Float32Array(n);
+        kernel.predict(theta, predicted, state, { a: 1.01, b: 0.02, completed: step });
+        kernel.update(theta, grad, 0.7, state, ctx, { ...next, predicted: prepared });
+        const check = new Float32Array(n);
+        kernel.predict(theta, check, state, next);
+        expectSameBits(prepared, check, 'prepared θ̂ vs predict');
+        const over = start();
+        kernel.update(over.theta, over.grad, 0.7, over.state, ctx, {
+          ...next,
+          predicted: over.grad,
+        });
+        expectSameBits(over.grad, prepared, 'θ̂ over the gradient');
+        expectSameBits(over.theta, theta, 'θ with θ̂ over the gradient');
+        over.state.forEach((x, k) => expectSameBits(x, state[k]!, `slot ${k} with θ̂ over g`));
+        kernel.update(theta, grad, 1, state, { ...ctx, step: step + 1 });
+        return [theta, predicted, prepared, ...state];
+      };
+      try {
+        const ours = run(true);
+        const js = run(false);
+        const names = ['θ', 'predicted', 'prepared', ...ours.slice(3).map((_, k) => `slot ${k}`)];
+        for (let k = 0; k < js.length; k++) expectSameBits(ours[k]!, js[k]!, names[k]!);
+      } finally {
+        native!.setThreads(threads);
+      }
+    },
+  );
+
+  it.skipIf(!native)('refuses momentum without its buffer, changing nothing', () => {
+    const theta = new Float32Array(4).fill(1);
+    const grad = new Float32Array(4).fill(1);
+    expect(() =>
+      native!.sgdUpdate(theta, grad, null, null, 1, 0, 0.1, 0.9, 0, false, true, 0, 0),
+    ).toThrow(/sgdUpdate with momentum needs the momentum buffer/);
+    expect(() =>
+      native!.rmspropUpdate(theta, grad, grad, null, null, null, 1, 0, 0.1, 0.99, 1e-8, 0.9, 0, 0),
+    ).toThrow(/rmspropUpdate with momentum needs the momentum buffer/);
+    expect([...theta]).toEqual([1, 1, 1, 1]);
+  });
 });

@@ -5,6 +5,7 @@ import { adaBeliefFusedKernels } from '../../src/kernels/fused/adabelief.js';
 import { rmspropFusedKernels } from '../../src/kernels/fused/rmsprop.js';
 import { sgdFusedKernels } from '../../src/kernels/fused/sgd.js';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
+import { nativeKernels } from '../../src/kernels/native.js';
 import type { FusedKernels } from '../../src/prediction/fused/types.js';
 import { adaBeliefRule, type AdaBeliefRuleOptions } from '../../src/rules/adabelief.js';
 import { rmspropRule, type RmspropRuleOptions } from '../../src/rules/rmsprop.js';
@@ -13,10 +14,11 @@ import type { Rule } from '../../src/rules/types.js';
 import { randomValues } from '../kernels/helpers.js';
 
 /**
- * The JS fused loops of SGD, RMSprop and AdaBelief against their rules' tf ops, one update with a
- * gradient scale (as clipping gives) and weight decay, then the θ̂ the update prepared and a
- * separate prediction pass: θ, every state slot and θ̂ bit for bit, on the cpu backend (whose
- * float32 kernels round each operation as Math.fround does) and on wasm.
+ * The fused loops of SGD, RMSprop and AdaBelief, JS and (when the addon is built) native, against
+ * their rules' tf ops, one update with a gradient scale (as clipping gives) and weight decay, then
+ * the θ̂ the update prepared and a separate prediction pass: θ, every state slot and θ̂ bit for
+ * bit, on the cpu backend (whose float32 kernels round each operation as Math.fround does) and on
+ * wasm.
  */
 
 beforeAll(() => registerWasmTrainingKernels());
@@ -89,64 +91,75 @@ const CASES: Case[] = [
 
 const bits = (a: Float32Array) => new Uint32Array(Float32Array.from(a).buffer);
 
-describe.each(['cpu', 'wasm'])('fused loops ≡ the rules’ tf ops, bit for bit, on %s', (backend) => {
-  it.each(CASES.flatMap((c) => [1, 3].map((step) => ({ ...c, step }))))(
-    '$label, update $step',
-    async ({ rule, kernels, state: makeState, step }) => {
-      await tf.setBackend(backend);
-      const n = 1001;
-      const theta = randomValues(n, 1);
-      const grad = randomValues(n, 2).map((x) => 3 * x);
-      const state = makeState(n);
-      const gradScale = 0.7;
-      const ctx = { step, learningRate: 0.01, weightDecay: 0.05 };
-      const next = { a: 0.999, b: 0.02, completed: step };
+const native = nativeKernels();
+const ROWS = (['cpu', 'wasm'] as const).flatMap((backend) =>
+  (['js', 'native'] as const).map((path) => ({ backend, path })),
+);
 
-      // tf ops, as the tf-ops step runs them: the scaled gradient, the update, then θ̂.
-      const before = tf.memory().numTensors;
-      const reference = tf.tidy(() => {
-        const g = tf.mul(tf.tensor1d(grad), gradScale);
-        const out = rule.update(
-          tf.tensor1d(theta),
-          g,
-          state.map((s) => tf.tensor1d(s)),
-          ctx,
-        );
-        const direction = rule.direction!(out.state, next.completed);
-        const predicted = tf.sub(tf.mul(out.theta, next.a), tf.mul(direction, next.b));
-        return [out.theta, predicted, ...out.state].map((t) => t.dataSync() as Float32Array);
-      });
-      expect(tf.memory().numTensors).toBe(before);
+describe.each(ROWS)(
+  '$path fused loops ≡ the rules’ tf ops, bit for bit, on $backend',
+  ({ backend, path }) => {
+    it
+      .skipIf(path === 'native' && !native)
+      .each(CASES.flatMap((c) => [1, 3].map((step) => ({ ...c, step }))))(
+      '$label, update $step',
+      async ({ rule, kernels: both, state: makeState, step }) => {
+        await tf.setBackend(backend);
+        const kernels = path === 'js' ? both.js : both.native!(native!);
+        const n = 1001;
+        const theta = randomValues(n, 1);
+        const grad = randomValues(n, 2).map((x) => 3 * x);
+        const state = makeState(n);
+        const gradScale = 0.7;
+        const ctx = { step, learningRate: 0.01, weightDecay: 0.05 };
+        const next = { a: 0.999, b: 0.02, completed: step };
 
-      const fusedTheta = theta.slice();
-      const fusedState = state.map((s) => s.slice());
-      const prepared = new Float32Array(n);
-      kernels.js.update(fusedTheta, grad.slice(), gradScale, fusedState, ctx, {
-        ...next,
-        predicted: prepared,
-      });
-      const predicted = new Float32Array(n);
-      kernels.js.predict(fusedTheta, predicted, fusedState, next);
+        // tf ops, as the tf-ops step runs them: the scaled gradient, the update, then θ̂.
+        const before = tf.memory().numTensors;
+        const reference = tf.tidy(() => {
+          const g = tf.mul(tf.tensor1d(grad), gradScale);
+          const out = rule.update(
+            tf.tensor1d(theta),
+            g,
+            state.map((s) => tf.tensor1d(s)),
+            ctx,
+          );
+          const direction = rule.direction!(out.state, next.completed);
+          const predicted = tf.sub(tf.mul(out.theta, next.a), tf.mul(direction, next.b));
+          return [out.theta, predicted, ...out.state].map((t) => t.dataSync() as Float32Array);
+        });
+        expect(tf.memory().numTensors).toBe(before);
 
-      expect(bits(fusedTheta)).toEqual(bits(reference[0]!));
-      expect(bits(prepared)).toEqual(bits(reference[1]!));
-      expect(bits(predicted)).toEqual(bits(prepared));
-      fusedState.forEach((s, k) => expect(bits(s), `slot ${k}`).toEqual(bits(reference[2 + k]!)));
-
-      // θ̂ written over the gradient the update reads gives the same θ̂.
-      const over = grad.slice();
-      kernels.js.update(
-        theta.slice(),
-        over,
-        gradScale,
-        state.map((s) => s.slice()),
-        ctx,
-        {
+        const fusedTheta = theta.slice();
+        const fusedState = state.map((s) => s.slice());
+        const prepared = new Float32Array(n);
+        kernels.update(fusedTheta, grad.slice(), gradScale, fusedState, ctx, {
           ...next,
-          predicted: over,
-        },
-      );
-      expect(bits(over)).toEqual(bits(prepared));
-    },
-  );
-});
+          predicted: prepared,
+        });
+        const predicted = new Float32Array(n);
+        kernels.predict(fusedTheta, predicted, fusedState, next);
+
+        expect(bits(fusedTheta)).toEqual(bits(reference[0]!));
+        expect(bits(prepared)).toEqual(bits(reference[1]!));
+        expect(bits(predicted)).toEqual(bits(prepared));
+        fusedState.forEach((s, k) => expect(bits(s), `slot ${k}`).toEqual(bits(reference[2 + k]!)));
+
+        // θ̂ written over the gradient the update reads gives the same θ̂.
+        const over = grad.slice();
+        kernels.update(
+          theta.slice(),
+          over,
+          gradScale,
+          state.map((s) => s.slice()),
+          ctx,
+          {
+            ...next,
+            predicted: over,
+          },
+        );
+        expect(bits(over)).toEqual(bits(prepared));
+      },
+    );
+  },
+);

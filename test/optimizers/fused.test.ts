@@ -755,12 +755,15 @@ describe('the kernel option', () => {
     optimizer.dispose();
     w.dispose();
   });
-  // SGD, RMSprop and AdaBelief have JS loops only: 'auto' takes them on cpu, tf ops on wasm.
+  // Every other optimizer with fused loops has native ones too: the same choice as for AdamW.
   it.each([
     ['cpu', 'sgd', true],
-    ['wasm', 'sgd', false],
+    ['wasm', 'sgd', nativeKernels() !== null],
     ['cpu', 'rmsprop', true],
-    ['wasm', 'adabelief', false],
+    ['wasm', 'rmsprop', nativeKernels() !== null],
+    ['wasm', 'adabelief', nativeKernels() !== null],
+    ['wasm', 'nadam', nativeKernels() !== null],
+    ['wasm', 'lion', nativeKernels() !== null],
   ] as const)("'auto' on %s with %s updates in place: %s", async (backend, name, inPlace) => {
     await tf.setBackend(backend);
     const w = tf.variable(tf.randomNormal([5, 3], 0, 1, 'float32', 3));

@@ -4,7 +4,8 @@ import type { FusedKernels } from '../../prediction/fused/types.js';
 /**
  * Lion (`rules/lion.ts`) as single-pass loops in float32 arithmetic: per element of an update it
  * reads θ, g, m once and writes θ, m once (plus θ̂ = a·θ − b·sign(m) when it also prepares the next
- * step's prediction). JS only: there is no native counterpart yet.
+ * step's prediction). The native addon runs the same arithmetic in C++ on all cores
+ * (native/optimizers.cc, bit-identical).
  */
 export function lionFusedKernels(o: LionRuleOptions): FusedKernels {
   const js: FusedKernels['js'] = {
@@ -27,7 +28,29 @@ export function lionFusedKernels(o: LionRuleOptions): FusedKernels {
       );
     },
   };
-  return { js };
+  return {
+    js,
+    native: (addon) => ({
+      predict(theta, predicted, state, { a, b }) {
+        addon.lionPredict(theta, predicted, state[0]!, a, b);
+      },
+      update(theta, grad, gradScale, state, { learningRate: lr, weightDecay: wd }, next) {
+        addon.lionUpdate(
+          theta,
+          grad,
+          state[0]!,
+          next?.predicted ?? null,
+          gradScale,
+          1 - lr * wd,
+          lr,
+          o.beta1,
+          o.beta2,
+          next?.a ?? 0,
+          next?.b ?? 0,
+        );
+      },
+    }),
+  };
 }
 
 // Every operation rounded to float32 with Math.fround, as in fused/adam.ts.

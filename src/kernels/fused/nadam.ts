@@ -1,10 +1,12 @@
 import { NAdamMomentum, type NAdamRuleOptions } from '../../rules/nadam.js';
 import type { FusedKernels, PredictionScalars } from '../../prediction/fused/types.js';
+import type { UpdateContext } from '../../rules/types.js';
 
 /**
  * NAdam (`rules/nadam.ts`) as single-pass loops in float32 arithmetic: per element of an update it
  * reads θ, g, m, v once and writes θ, m, v once (plus θ̂ when it also prepares the next step's
- * prediction). JS only: there is no native counterpart yet.
+ * prediction). The native addon runs the same arithmetic in C++ on all cores
+ * (native/optimizers.cc, bit-identical).
  */
 export function nadamFusedKernels(o: NAdamRuleOptions): FusedKernels {
   const { beta1, beta2, epsilon, decoupledWeightDecay } = o;
@@ -14,29 +16,66 @@ export function nadamFusedKernels(o: NAdamRuleOptions): FusedKernels {
     const c = momentum.coefficients(completed);
     return { a, scale: b * (c.onGrad + c.onMomentum), bc2: 1 - beta2 ** completed };
   };
-  const js: FusedKernels['js'] = {
-    predict(theta, predicted, state, p) {
-      const s = predictScalars(p);
-      predictLoop(theta, predicted, state[0]!, state[1]!, s.a, s.scale, s.bc2, epsilon);
-    },
-    update(theta, grad, gradScale, state, { step, learningRate: lr, weightDecay: wd }, next) {
-      const c = momentum.coefficients(step);
-      const scalars: UpdateScalars = {
-        gradScale,
-        l2: decoupledWeightDecay ? 0 : wd,
-        keep: decoupledWeightDecay ? 1 - lr * wd : 1,
-        beta1,
-        beta2,
-        bc2: 1 - beta2 ** step,
-        epsilon,
-        onGrad: lr * c.onGrad,
-        onMomentum: lr * c.onMomentum,
-      };
-      const p = next ? predictScalars(next) : { a: 0, scale: 0, bc2: 1 };
-      updateLoop(theta, grad, state[0]!, state[1]!, scalars, next?.predicted ?? null, p);
-    },
+  const updateScalars = (
+    gradScale: number,
+    { step, learningRate: lr, weightDecay: wd }: UpdateContext,
+  ): UpdateScalars => {
+    const c = momentum.coefficients(step);
+    return {
+      gradScale,
+      l2: decoupledWeightDecay ? 0 : wd,
+      keep: decoupledWeightDecay ? 1 - lr * wd : 1,
+      beta1,
+      beta2,
+      bc2: 1 - beta2 ** step,
+      epsilon,
+      onGrad: lr * c.onGrad,
+      onMomentum: lr * c.onMomentum,
+    };
   };
-  return { js };
+  const noPrediction = { a: 0, scale: 0, bc2: 1 };
+  return {
+    js: {
+      predict(theta, predicted, state, p) {
+        const s = predictScalars(p);
+        predictLoop(theta, predicted, state[0]!, state[1]!, s.a, s.scale, s.bc2, epsilon);
+      },
+      update(theta, grad, gradScale, state, ctx, next) {
+        const c = updateScalars(gradScale, ctx);
+        const p = next ? predictScalars(next) : noPrediction;
+        updateLoop(theta, grad, state[0]!, state[1]!, c, next?.predicted ?? null, p);
+      },
+    },
+    native: (addon) => ({
+      predict(theta, predicted, state, p) {
+        const s = predictScalars(p);
+        addon.nadamPredict(theta, predicted, state[0]!, state[1]!, epsilon, s.a, s.scale, s.bc2);
+      },
+      update(theta, grad, gradScale, state, ctx, next) {
+        const c = updateScalars(gradScale, ctx);
+        const p = next ? predictScalars(next) : noPrediction;
+        addon.nadamUpdate(
+          theta,
+          grad,
+          state[0]!,
+          state[1]!,
+          next?.predicted ?? null,
+          c.gradScale,
+          c.l2,
+          c.keep,
+          beta1,
+          beta2,
+          c.bc2,
+          epsilon,
+          c.onGrad,
+          c.onMomentum,
+          p.a,
+          p.scale,
+          p.bc2,
+        );
+      },
+    }),
+  };
 }
 
 interface UpdateScalars {

@@ -7,7 +7,8 @@ import type { UpdateContext } from '../../rules/types.js';
  * single-pass loops in float32 arithmetic, each operation rounded as the tf-ops rule's float32
  * tensors round it. Slots in the rule's order: v, then ḡ (centred), then the momentum buffer or
  * the last gradient kept for prediction. Δθ for prediction: the momentum buffer, else
- * g_last / (√(v − ḡ²) + ε) from the current state.
+ * g_last / (√(v − ḡ²) + ε) from the current state. The native addon runs the same arithmetic in
+ * C++ on all cores (native/optimizers.cc, bit-identical).
  */
 export function rmspropFusedKernels(o: RmspropRuleOptions): FusedKernels {
   const layout = slotLayout(o);
@@ -19,6 +20,42 @@ export function rmspropFusedKernels(o: RmspropRuleOptions): FusedKernels {
       update(theta, grad, gradScale, state, ctx, next) {
         updateLoop(theta, grad, gradScale, state, layout, ctx, o, next ?? null);
       },
+    },
+    native: (addon) => {
+      const slot = (state: readonly Float32Array[], k: number) => (k >= 0 ? state[k]! : null);
+      return {
+        predict(theta, predicted, state, { a, b }) {
+          addon.rmspropPredict(
+            theta,
+            predicted,
+            state[0]!,
+            slot(state, layout.gradAverage),
+            state[layout.last]!,
+            o.momentum !== 0,
+            o.epsilon,
+            a,
+            b,
+          );
+        },
+        update(theta, grad, gradScale, state, ctx, next) {
+          addon.rmspropUpdate(
+            theta,
+            grad,
+            state[0]!,
+            slot(state, layout.gradAverage),
+            slot(state, layout.last),
+            next?.predicted ?? null,
+            gradScale,
+            ctx.weightDecay,
+            ctx.learningRate,
+            o.alpha,
+            o.epsilon,
+            o.momentum,
+            next?.a ?? 0,
+            next?.b ?? 0,
+          );
+        },
+      };
     },
   };
 }

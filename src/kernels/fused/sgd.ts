@@ -7,7 +7,8 @@ import type { UpdateContext } from '../../rules/types.js';
  * single-pass loops in float32 arithmetic, each operation rounded as the tf-ops rule's float32
  * tensors round it. Per element of an update it reads θ, g and the one slot (the momentum buffer,
  * or the last gradient kept for prediction) once and writes θ and the slot once; with `next` the
- * same pass writes the next θ̂ = a·θ − b·Δθ, Δθ being that slot.
+ * same pass writes the next θ̂ = a·θ − b·Δθ, Δθ being that slot. The native addon runs the same
+ * arithmetic in C++ on all cores (native/optimizers.cc, bit-identical).
  */
 export function sgdFusedKernels(o: SgdRuleOptions): FusedKernels {
   const hasSlot = o.momentum !== 0 || o.keepLastGradient;
@@ -20,6 +21,28 @@ export function sgdFusedKernels(o: SgdRuleOptions): FusedKernels {
         updateLoop(theta, grad, gradScale, hasSlot ? state[0]! : null, ctx, o, next ?? null);
       },
     },
+    native: (addon) => ({
+      predict(theta, predicted, state, { a, b }) {
+        addon.linearPredict(theta, predicted, state[0]!, a, b);
+      },
+      update(theta, grad, gradScale, state, ctx, next) {
+        addon.sgdUpdate(
+          theta,
+          grad,
+          hasSlot ? state[0]! : null,
+          next?.predicted ?? null,
+          gradScale,
+          ctx.weightDecay,
+          ctx.learningRate,
+          o.momentum,
+          o.dampening,
+          o.nesterov,
+          ctx.step === 1,
+          next?.a ?? 0,
+          next?.b ?? 0,
+        );
+      },
+    }),
   };
 }
 

@@ -62,7 +62,7 @@ const LAYERS = [
 ];
 
 export default tseslint.config(
-  { ignores: ['**/dist/', 'node_modules/', 'coverage/', 'results/', 'bench/results/'] },
+  { ignores: ['**/dist/', '.cache/', 'node_modules/', 'coverage/', 'results/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserInputError } from '../../src/errors.js';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
+import { nativeKernels } from '../../src/kernels/native.js';
 import type { FusedKernels, FusedRuleKernel } from '../../src/prediction/fused/types.js';
 import type { StepEngine } from '../../src/prediction/step.js';
 import { FIXTURE_CASES, runFixtureCase } from './fixture-cases.js';

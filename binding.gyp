@@ -11,6 +11,7 @@
         "native/direct_conv.cc",
         "native/gelu.cc",
         "native/gemm.cc",
+        "native/lstm.cc",
         "native/max_pool.cc",
         "native/optimizers.cc",
         "native/pool.cc",

@@ -18,6 +18,7 @@
 #include "reduce.h"
 #include "relu.h"
 #include "gelu.h"
+#include "lstm.h"
 #include "stream.h"
 
 namespace {
@@ -440,6 +441,42 @@ napi_value GeluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// lstmForward(xproj, h0, c0, u, out, gates, cells, batch, steps, units): see native/lstm.h
+napi_value LstmForward(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t b = args.Int(7), t = args.Int(8), h = args.Int(9);
+  const float* xproj = args.Floats(0, b * t * 4 * h);
+  const float* h0 = args.Floats(1, b * h);
+  const float* c0 = args.Floats(2, b * h);
+  const float* u = args.Floats(3, h * 4 * h);
+  float* out = args.Floats(4, b * (t + 1) * h);
+  float* gates = args.Floats(5, b * t * 4 * h);
+  float* cells = args.Floats(6, b * t * h);
+  if (!args.failed) wp::lstm_forward(xproj, h0, c0, u, out, gates, cells, b, t, h);
+  return nullptr;
+}
+
+// lstmBackward(dout, gates, cells, out, h0, c0, u, dxproj, dh0, dc0, du, batch, steps, units)
+napi_value LstmBackward(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t b = args.Int(11), t = args.Int(12), h = args.Int(13);
+  const float* dout = args.Floats(0, b * (t + 1) * h);
+  const float* gates = args.Floats(1, b * t * 4 * h);
+  const float* cells = args.Floats(2, b * t * h);
+  const float* out = args.Floats(3, b * (t + 1) * h);
+  const float* h0 = args.Floats(4, b * h);
+  const float* c0 = args.Floats(5, b * h);
+  const float* u = args.Floats(6, h * 4 * h);
+  float* dxproj = args.Floats(7, b * t * 4 * h);
+  float* dh0 = args.Floats(8, b * h);
+  float* dc0 = args.Floats(9, b * h);
+  float* du = args.Floats(10, h * 4 * h);
+  if (!args.failed) {
+    wp::lstm_backward(dout, gates, cells, out, h0, c0, u, dxproj, dh0, dc0, du, b, t, h);
+  }
+  return nullptr;
+}
+
 // maxPoolGrad(x, dy, dx, batch, inH, inW, channels, outH, outW, fH, fW, strideH, strideW,
 //             padTop, padLeft)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
@@ -649,6 +686,8 @@ NAPI_MODULE_INIT() {
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"columnSums", nullptr, ColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sparseSoftmaxCrossEntropy", nullptr, SparseSoftmaxCrossEntropy, nullptr, nullptr, nullptr,

@@ -262,6 +262,40 @@ export interface NativeKernels {
   gelu(x: Float32Array, y: Float32Array): void;
   /** dx = dy·(Φ(x) + x·φ(x)), src/kernels/gelu.ts's gradient loop. */
   geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /**
+   * One LSTM layer's recurrence over all steps (native/lstm.h): from xproj [b, t, 4H] (x·W + bias,
+   * gates i, f, g, o), h0, c0 [b, H] and u [H, 4H], writes out [b, t+1, H] (h_1 … h_t, c_t), the
+   * activated gates [b, t, 4H] and the cells [b, t, H] that lstmBackward reads.
+   */
+  lstmForward(
+    xproj: Float32Array,
+    h0: Float32Array,
+    c0: Float32Array,
+    u: Float32Array,
+    out: Float32Array,
+    gates: Float32Array,
+    cells: Float32Array,
+    batch: number,
+    steps: number,
+    units: number,
+  ): void;
+  /** Its gradient: from dout [b, t+1, H], writes dxproj [b, t, 4H], dh0, dc0 [b, H], du [H, 4H]. */
+  lstmBackward(
+    dout: Float32Array,
+    gates: Float32Array,
+    cells: Float32Array,
+    out: Float32Array,
+    h0: Float32Array,
+    c0: Float32Array,
+    u: Float32Array,
+    dxproj: Float32Array,
+    dh0: Float32Array,
+    dc0: Float32Array,
+    du: Float32Array,
+    batch: number,
+    steps: number,
+    units: number,
+  ): void;
   /** dx = dy · step(x): relu's gradient (step is 1 for x > 0, NaN for NaN, else 0). */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /**

@@ -1,6 +1,6 @@
 /**
- * Matmul, convolution, leading-axes Sum/Mean, batch-norm, cross-entropy, max-pool-gradient and
- * relu-gradient kernels for the wasm backend that run in the native addon (OpenBLAS on every
+ * Matmul, convolution, leading-axes Sum/Mean, batch-norm, cross-entropy, LSTM-recurrence,
+ * max-pool-gradient and relu-gradient kernels for the wasm backend that run in the native addon (OpenBLAS on every
  * core) on the tensors' wasm-heap memory, in place of the single-threaded XNNPACK and JS kernels. Registered by `registerWasmTrainingKernels` when the addon is loaded; each falls back
  * to the kernel it replaced for what it does not cover (other dtypes, NCHW, PReLU and other
  * fused activations, broadcast patterns beyond "equal or 1").
@@ -10,6 +10,7 @@ import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
 import { GELU, GELU_GRAD } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
+import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD } from './lstm.js';
 import { RELU_GRAD } from './relu-grad.js';
 import type { NativeKernels } from '../accelerator.js';
 import { replaceKernels } from './replace.js';
@@ -365,6 +366,59 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return out;
   };
 
+  /** An LSTM layer's whole recurrence: [out, gates, cells] (see lstm.ts, native/lstm.h). */
+  const lstmSequence: Kernel = (args) => {
+    const { projected, h0, c0, recurrent } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const [b, t, g] = projected!.shape as [number, number, number];
+    const h = g / 4;
+    const out = backend.makeOutput([b, t + 1, h], 'float32');
+    const gates = backend.makeOutput([b, t, g], 'float32');
+    const cells = backend.makeOutput([b, t, h], 'float32');
+    native.lstmForward(
+      heap(backend, projected!),
+      heap(backend, h0!),
+      heap(backend, c0!),
+      heap(backend, recurrent!),
+      heap(backend, out),
+      heap(backend, gates),
+      heap(backend, cells),
+      b,
+      t,
+      h,
+    );
+    return [out, gates, cells] as unknown as TensorInfo;
+  };
+
+  /** Its gradient: [dprojected, dh0, dc0, drecurrent]. */
+  const lstmSequenceGrad: Kernel = (args) => {
+    const { dy, gates, cells, out, h0, c0, recurrent } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const [b, t, g] = gates!.shape as [number, number, number];
+    const h = g / 4;
+    const dProjected = backend.makeOutput([b, t, g], 'float32');
+    const dh0 = backend.makeOutput([b, h], 'float32');
+    const dc0 = backend.makeOutput([b, h], 'float32');
+    const dRecurrent = backend.makeOutput([h, g], 'float32');
+    native.lstmBackward(
+      heap(backend, dy!),
+      heap(backend, gates!),
+      heap(backend, cells!),
+      heap(backend, out!),
+      heap(backend, h0!),
+      heap(backend, c0!),
+      heap(backend, recurrent!),
+      heap(backend, dProjected),
+      heap(backend, dh0),
+      heap(backend, dc0),
+      heap(backend, dRecurrent),
+      b,
+      t,
+      h,
+    );
+    return [dProjected, dh0, dc0, dRecurrent] as unknown as TensorInfo;
+  };
+
   const maxPoolGrad: Kernel = (args) => {
     const { dy, input } = args.inputs as Record<string, TensorInfo>;
     const attrs = args.attrs as {
@@ -412,6 +466,8 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       [GELU, gelu],
       [GELU_GRAD, geluGrad],
       ['MaxPoolGrad', maxPoolGrad],
+      [LSTM_SEQUENCE, lstmSequence],
+      [LSTM_SEQUENCE_GRAD, lstmSequenceGrad],
       [SPARSE_XENT, sparseXent],
       [SPARSE_XENT_GRAD, sparseXentGrad],
       [BATCH_NORM_TRAIN, batchNormTrain],

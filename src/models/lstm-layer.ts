@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedDense } from '../kernels/dense.js';
+import { lstmSequence } from '../kernels/lstm.js';
 
 export interface ExplicitStateLstmArgs {
   units: number;
@@ -19,10 +21,10 @@ export interface ExplicitStateLstmArgs {
  * `RNN.apply` writes `initialState` into the kwargs object the executor shares between layers, so
  * `model.apply(…, {training: true})` throws. A single-output layer has neither problem.
  *
- * The cell is PyTorch's and Keras's LSTM with sigmoid gates (the tfjs default is hard sigmoid):
- * z = x·W + h·U + b, gates in the Keras order i, f, g, o; c' = σ(f)⊙c + σ(i)⊙tanh(g);
- * h' = σ(o)⊙tanh(c'). Weights `kernel [in, 4H]`, `recurrent_kernel [H, 4H]`, `bias [4H]` have the
- * stock layer's names and layout. The input projection of all t steps is one matmul.
+ * The cell is PyTorch's and Keras's LSTM with sigmoid gates (the tfjs default is hard sigmoid), as
+ * `lstmSequence` (src/kernels/lstm.ts) runs it. Weights `kernel [in, 4H]`, `recurrent_kernel
+ * [H, 4H]`, `bias [4H]` have the stock layer's names and layout. The input projection of all t
+ * steps is one matmul.
  */
 export class ExplicitStateLstm extends tf.layers.Layer {
   static className = 'ExplicitStateLSTM';
@@ -84,20 +86,15 @@ export class ExplicitStateLstm extends tf.layers.Layer {
       const kernel = (this.kernel as tf.LayerVariable).read();
       const recurrent = (this.recurrentKernel as tf.LayerVariable).read();
       const bias = (this.bias as tf.LayerVariable).read();
-      const projected = tf.add(tf.matMul(tf.reshape(x, [b * t, d]), kernel), bias);
-      const steps = tf.unstack(tf.reshape(projected, [b, t, g]), 1);
-      let h = h0;
-      let c = c0;
-      const outputs: tf.Tensor[] = [];
-      for (const xt of steps) {
-        const z = tf.add(xt, tf.matMul(h, recurrent));
-        const [zi, zf, zg, zo] = tf.split(z, 4, 1) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        c = tf.add(tf.mul(tf.sigmoid(zf), c), tf.mul(tf.sigmoid(zi), tf.tanh(zg)));
-        h = tf.mul(tf.sigmoid(zo), tf.tanh(c));
-        outputs.push(h);
-      }
-      outputs.push(c);
-      return tf.stack(outputs, 1);
+      const x2d = tf.reshape(x, [b * t, d]);
+      const projected =
+        fusedDense(x2d, kernel, bias, 'linear') ?? tf.add(tf.matMul(x2d, kernel), bias);
+      return lstmSequence(
+        tf.reshape(projected, [b, t, g]) as tf.Tensor3D,
+        h0 as tf.Tensor2D,
+        c0 as tf.Tensor2D,
+        recurrent as tf.Tensor2D,
+      );
     });
   }
 

@@ -10,6 +10,7 @@
 
 #include "adam.h"
 #include "batch_norm.h"
+#include "causal_softmax.h"
 #include "conv.h"
 #include "cross_entropy.h"
 #include "max_pool.h"
@@ -18,6 +19,7 @@
 #include "reduce.h"
 #include "relu.h"
 #include "gelu.h"
+#include "layer_norm.h"
 #include "lstm.h"
 #include "stream.h"
 
@@ -441,6 +443,62 @@ napi_value GeluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// layerNormForward(x, gamma, beta, y, mean, rstd, rows, cols, epsilon)
+napi_value LayerNormForward(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(6), cols = args.Int(7);
+  const double epsilon = args.Number(8);
+  const float* x = args.Floats(0, rows * cols);
+  const float* gamma = args.Floats(1, cols);
+  const float* beta = args.Floats(2, cols);
+  float* y = args.Floats(3, rows * cols);
+  float* mean = args.Floats(4, rows);
+  float* rstd = args.Floats(5, rows);
+  if (!args.failed) wp::layer_norm_forward(x, gamma, beta, y, mean, rstd, rows, cols, epsilon);
+  return nullptr;
+}
+
+// layerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols)
+napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(8), cols = args.Int(9);
+  const float* dy = args.Floats(0, rows * cols);
+  const float* x = args.Floats(1, rows * cols);
+  const float* gamma = args.Floats(2, cols);
+  const float* mean = args.Floats(3, rows);
+  const float* rstd = args.Floats(4, rows);
+  float* dx = args.Floats(5, rows * cols);
+  float* dgamma = args.Floats(6, cols);
+  float* dbeta = args.Floats(7, cols);
+  if (!args.failed) {
+    wp::layer_norm_backward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols);
+  }
+  return nullptr;
+}
+
+// causalSoftmax(x, y, matrices, t, scale)
+napi_value CausalSoftmax(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t matrices = args.Int(2), t = args.Int(3);
+  const double scale = args.Number(4);
+  const float* x = args.Floats(0, matrices * t * t);
+  float* y = args.Floats(1, matrices * t * t);
+  if (!args.failed) wp::causal_softmax(x, y, matrices, t, scale);
+  return nullptr;
+}
+
+// causalSoftmaxGrad(dy, y, dx, matrices, t, scale)
+napi_value CausalSoftmaxGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t matrices = args.Int(3), t = args.Int(4);
+  const double scale = args.Number(5);
+  const float* dy = args.Floats(0, matrices * t * t);
+  const float* y = args.Floats(1, matrices * t * t);
+  float* dx = args.Floats(2, matrices * t * t);
+  if (!args.failed) wp::causal_softmax_grad(dy, y, dx, matrices, t, scale);
+  return nullptr;
+}
+
 // lstmForward(xproj, h0, c0, u, out, gates, cells, batch, steps, units): see native/lstm.h
 napi_value LstmForward(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -686,6 +744,13 @@ NAPI_MODULE_INIT() {
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormForward", nullptr, LayerNormForward, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"layerNormBackward", nullptr, LayerNormBackward, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"causalSoftmax", nullptr, CausalSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"causalSoftmaxGrad", nullptr, CausalSoftmaxGrad, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
       {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},

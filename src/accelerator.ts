@@ -262,6 +262,42 @@ export interface NativeKernels {
   gelu(x: Float32Array, y: Float32Array): void;
   /** dx = dy·(Φ(x) + x·φ(x)), src/kernels/gelu.ts's gradient loop. */
   geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** Layer norm over rows of `cols` values (src/kernels/layer-norm.ts's loop): y, mean, rstd. */
+  layerNormForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    cols: number,
+    epsilon: number,
+  ): void;
+  /** Its gradient (src/kernels/layer-norm.ts's loop): dx, dgamma, dbeta. */
+  layerNormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
+  /** softmax(scale·x + causal mask) over t × t matrices (src/kernels/causal-softmax.ts's loop). */
+  causalSoftmax(x: Float32Array, y: Float32Array, matrices: number, t: number, scale: number): void;
+  /** Its gradient (src/kernels/causal-softmax.ts's loop). */
+  causalSoftmaxGrad(
+    dy: Float32Array,
+    y: Float32Array,
+    dx: Float32Array,
+    matrices: number,
+    t: number,
+    scale: number,
+  ): void;
   /**
    * One LSTM layer's recurrence over all steps (native/lstm.h): from xproj [b, t, 4H] (x·W + bias,
    * gates i, f, g, o), h0, c0 [b, H] and u [H, 4H], writes out [b, t+1, H] (h_1 … h_t, c_t), the

@@ -1,15 +1,18 @@
 /**
- * Matmul, convolution, leading-axes Sum/Mean, batch-norm, cross-entropy, LSTM-recurrence,
- * max-pool-gradient and relu-gradient kernels for the wasm backend that run in the native addon (OpenBLAS on every
- * core) on the tensors' wasm-heap memory, in place of the single-threaded XNNPACK and JS kernels. Registered by `registerWasmTrainingKernels` when the addon is loaded; each falls back
- * to the kernel it replaced for what it does not cover (other dtypes, NCHW, PReLU and other
- * fused activations, broadcast patterns beyond "equal or 1").
+ * Matmul, convolution, leading-axes Sum/Mean, batch-norm, layer-norm, causal-softmax,
+ * cross-entropy, LSTM-recurrence, max-pool-gradient and relu-gradient kernels for the wasm backend
+ * that run in the native addon (OpenBLAS on every core) on the tensors' wasm-heap memory, in place
+ * of the single-threaded XNNPACK and JS kernels. Registered by `registerWasmTrainingKernels` when
+ * the addon is loaded; each falls back to the kernel it replaced for what it does not cover (other
+ * dtypes, NCHW, PReLU and other fused activations, broadcast patterns beyond "equal or 1").
  */
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
+import { CAUSAL_SOFTMAX, CAUSAL_SOFTMAX_GRAD } from './causal-softmax.js';
 import { GELU, GELU_GRAD } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
+import { LAYER_NORM, LAYER_NORM_GRAD } from './layer-norm.js';
 import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD } from './lstm.js';
 import { RELU_GRAD } from './relu-grad.js';
 import type { NativeKernels } from '../accelerator.js';
@@ -366,6 +369,81 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return out;
   };
 
+  /** Layer norm over the last axis: [y, mean, rstd] (see layer-norm.ts: the same loops). */
+  const layerNorm: Kernel = (args) => {
+    const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
+    const { epsilon } = args.attrs as { epsilon: number };
+    const backend = args.backend as BackendWasmLike;
+    const cols = x!.shape.at(-1)!;
+    const rows = size(x!.shape) / cols;
+    const y = backend.makeOutput(x!.shape, 'float32');
+    const mean = backend.makeOutput([rows], 'float32');
+    const rstd = backend.makeOutput([rows], 'float32');
+    native.layerNormForward(
+      heap(backend, x!),
+      heap(backend, gamma!),
+      heap(backend, beta!),
+      heap(backend, y),
+      heap(backend, mean),
+      heap(backend, rstd),
+      rows,
+      cols,
+      epsilon,
+    );
+    return [y, mean, rstd] as unknown as TensorInfo;
+  };
+
+  /** Its gradient: [dx, dgamma, dbeta]. */
+  const layerNormGrad: Kernel = (args) => {
+    const { dy, x, gamma, mean, rstd } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const cols = x!.shape.at(-1)!;
+    const rows = size(x!.shape) / cols;
+    const dx = backend.makeOutput(x!.shape, 'float32');
+    const dgamma = backend.makeOutput([cols], 'float32');
+    const dbeta = backend.makeOutput([cols], 'float32');
+    native.layerNormBackward(
+      heap(backend, dy!),
+      heap(backend, x!),
+      heap(backend, gamma!),
+      heap(backend, mean!),
+      heap(backend, rstd!),
+      heap(backend, dx),
+      heap(backend, dgamma),
+      heap(backend, dbeta),
+      rows,
+      cols,
+    );
+    return [dx, dgamma, dbeta] as unknown as TensorInfo;
+  };
+
+  /** Causal softmax over [..., t, t] and its gradient (see causal-softmax.ts: the same loops). */
+  const causalSoftmax: Kernel = (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const { scale } = args.attrs as { scale: number };
+    const backend = args.backend as BackendWasmLike;
+    const t = x!.shape.at(-1)!;
+    const y = backend.makeOutput(x!.shape, 'float32');
+    native.causalSoftmax(heap(backend, x!), heap(backend, y), size(x!.shape) / (t * t), t, scale);
+    return y;
+  };
+  const causalSoftmaxGrad: Kernel = (args) => {
+    const { dy, y } = args.inputs as Record<string, TensorInfo>;
+    const { scale } = args.attrs as { scale: number };
+    const backend = args.backend as BackendWasmLike;
+    const t = y!.shape.at(-1)!;
+    const dx = backend.makeOutput(y!.shape, 'float32');
+    native.causalSoftmaxGrad(
+      heap(backend, dy!),
+      heap(backend, y!),
+      heap(backend, dx),
+      size(y!.shape) / (t * t),
+      t,
+      scale,
+    );
+    return dx;
+  };
+
   /** An LSTM layer's whole recurrence: [out, gates, cells] (see lstm.ts, native/lstm.h). */
   const lstmSequence: Kernel = (args) => {
     const { projected, h0, c0, recurrent } = args.inputs as Record<string, TensorInfo>;
@@ -466,6 +544,10 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       [GELU, gelu],
       [GELU_GRAD, geluGrad],
       ['MaxPoolGrad', maxPoolGrad],
+      [LAYER_NORM, layerNorm],
+      [LAYER_NORM_GRAD, layerNormGrad],
+      [CAUSAL_SOFTMAX, causalSoftmax],
+      [CAUSAL_SOFTMAX_GRAD, causalSoftmaxGrad],
       [LSTM_SEQUENCE, lstmSequence],
       [LSTM_SEQUENCE_GRAD, lstmSequenceGrad],
       [SPARSE_XENT, sparseXent],

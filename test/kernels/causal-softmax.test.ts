@@ -2,9 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
-import { CAUSAL_SOFTMAX, causalSoftmax } from '../../src/kernels/causal-softmax.js';
+import {
+  CAUSAL_SOFTMAX,
+  causalSoftmax,
+  causalSoftmaxGradRows,
+  causalSoftmaxRows,
+} from '../../src/kernels/causal-softmax.js';
+import { nativeKernels } from '../../src/kernels/native.js';
 import { causalMask } from '../../src/models/index.js';
-import { expectClose, randomValues } from './helpers.js';
+import { expectClose, expectWithinOneUlp, randomValues } from './helpers.js';
 
 /**
  * The fused causal softmax (wasm) against the stock path the Transformer otherwise takes
@@ -79,4 +85,26 @@ describe('fused causal softmax', () => {
       expect(causalSoftmax(tf.ones([2, 2], 'int32'), 1)).toBeNull();
     });
   });
+
+  // The addon's loops are the JS ones in C++: the same float32 scaling and double arithmetic in
+  // the same order, differing only where glibc's exp and V8's Math.exp round a double differently.
+  it.skipIf(nativeKernels() === null)(
+    'native loops: the JS loops to 1 float32 ulp (no addon: skipped)',
+    () => {
+      const native = nativeKernels()!;
+      const [matrices, t, scale] = [6, 67, 1 / Math.sqrt(24)];
+      const n = matrices * t * t;
+      const x = randomValues(n, 31).map((v) => 12 * v);
+      x[t * 5 + 2] = NaN; // a NaN in row 5 of the first matrix
+      const dy = randomValues(n, 32);
+      const [jsY, nY, jsDx, nDx] = [0, 1, 2, 3].map(() => new Float32Array(n));
+      causalSoftmaxRows(x, jsY!, matrices, t, scale);
+      native.causalSoftmax(x, nY!, matrices, t, scale);
+      causalSoftmaxGradRows(dy, jsY!, jsDx!, matrices, t, scale);
+      native.causalSoftmaxGrad(dy, jsY!, nDx!, matrices, t, scale);
+      expectWithinOneUlp(nY!, jsY!, n / 1000);
+      expectWithinOneUlp(nDx!, jsDx!, n / 1000);
+      expect(Number.isNaN(nY![t * 5])).toBe(true);
+    },
+  );
 });

@@ -54,3 +54,25 @@ export function expectClose(
   }
   expect(worst / scale).toBeLessThanOrEqual(tol);
 }
+
+/**
+ * Each pair equal (NaN with NaN) or within one float32 ulp, and at most `maxDiffering` of them
+ * not bit for bit: native loops that transcribe JS ones, where glibc's exp and V8's Math.exp may
+ * round a double differently.
+ */
+export function expectWithinOneUlp(
+  actual: Float32Array,
+  expected: Float32Array,
+  maxDiffering: number,
+): void {
+  expect(actual.length).toBe(expected.length);
+  let differing = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const [a, b] = [actual[i]!, expected[i]!];
+    if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) continue;
+    differing++;
+    const ulp = Math.max(Math.abs(b), 1e-38) * 2 ** -23;
+    expect(Math.abs(a - b), `at ${i}: ${a} vs ${b}`).toBeLessThanOrEqual(ulp);
+  }
+  expect(differing).toBeLessThanOrEqual(maxDiffering);
+}

@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
-import { fusedLayerNorm, LAYER_NORM } from '../../src/kernels/layer-norm.js';
+import {
+  fusedLayerNorm,
+  LAYER_NORM,
+  layerNormGradRows,
+  layerNormRows,
+} from '../../src/kernels/layer-norm.js';
+import { nativeKernels } from '../../src/kernels/native.js';
 import { layerNorm } from '../../src/models/index.js';
 import { expectClose, randomValues } from './helpers.js';
 
@@ -95,4 +101,40 @@ describe('fused layer norm', () => {
     expect(Array.from(y.dataSync())).toEqual(new Array(12).fill(0.25));
     y.dispose();
   });
+
+  // The addon's loops are the JS ones in C++ with no exp: the same double operations in the same
+  // order, so the same bits (the parameter gradients are summed in row order on any thread count).
+  it.skipIf(nativeKernels() === null)(
+    'native loops: the JS loops bit for bit (no addon: skipped)',
+    () => {
+      const native = nativeKernels()!;
+      const [rows, cols] = [517, 96];
+      const x = randomValues(rows * cols, 21).map((v) => 5 * v + 1);
+      x[7] = NaN;
+      const gamma = randomValues(cols, 22);
+      const beta = randomValues(cols, 23);
+      const dy = randomValues(rows * cols, 24);
+      const forward = () => [rows * cols, rows, rows].map((n) => new Float32Array(n));
+      const [jsY, jsMean, jsRstd] = forward();
+      const [nY, nMean, nRstd] = forward();
+      layerNormRows(x, gamma, beta, jsY!, jsMean!, jsRstd!, rows, cols, EPS);
+      native.layerNormForward(x, gamma, beta, nY!, nMean!, nRstd!, rows, cols, EPS);
+      const backward = () => [rows * cols, cols, cols].map((n) => new Float32Array(n));
+      const [jsDx, jsDg, jsDb] = backward();
+      const [nDx, nDg, nDb] = backward();
+      layerNormGradRows(dy, x, gamma, jsMean!, jsRstd!, jsDx!, jsDg!, jsDb!, rows, cols);
+      native.layerNormBackward(dy, x, gamma, jsMean!, jsRstd!, nDx!, nDg!, nDb!, rows, cols);
+      for (const [a, b] of [
+        [nY, jsY],
+        [nMean, jsMean],
+        [nRstd, jsRstd],
+        [nDx, jsDx],
+        [nDg, jsDg],
+        [nDb, jsDb],
+      ]) {
+        expect(a).toEqual(b);
+      }
+      expect(Number.isNaN(nY![7])).toBe(true);
+    },
+  );
 });

@@ -1,6 +1,7 @@
 // Causal self-attention's softmax over the last axis of `matrices` t × t score matrices, and its
 // gradient: src/kernels/causal-softmax.ts's JS loops in C++ (the same float32 scaling and double
-// arithmetic in the same order), rows on all threads.
+// arithmetic in the same order; the exponentials 4 at a time with vexp.h's exp4d), rows on all
+// threads.
 #pragma once
 #include <cstddef>
 

@@ -16,6 +16,7 @@
         "native/pool.cc",
         "native/reduce.cc",
         "native/relu.cc",
+        "native/shortcut.cc",
         "native/stream.cc"
       ],
       "cflags_cc": [

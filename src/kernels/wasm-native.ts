@@ -11,6 +11,12 @@ import { GELU, GELU_GRAD } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
 import { RELU_GRAD } from './relu-grad.js';
+import {
+  SUBSAMPLE_PAD,
+  SUBSAMPLE_PAD_GRAD,
+  subsamplePadShape,
+  type SubsamplePadAttrs,
+} from './shortcut.js';
 import type { NativeKernels } from '../accelerator.js';
 import { replaceKernels } from './replace.js';
 import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
@@ -349,6 +355,26 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return out;
   };
 
+  /** The option-A shortcut and its gradient, one copy pass each on all threads (shortcut.ts). */
+  const subsamplePad: Kernel = (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
+    const backend = args.backend as BackendWasmLike;
+    const y = backend.makeOutput(subsamplePadShape(x!.shape, strides, filters), 'float32');
+    const [b, h, w, c] = x!.shape as [number, number, number, number];
+    native.subsamplePad(heap(backend, x!), heap(backend, y), b, h, w, c, strides, filters);
+    return y;
+  };
+  const subsamplePadGrad: Kernel = (args) => {
+    const { dy, x } = args.inputs as Record<string, TensorInfo>;
+    const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
+    const backend = args.backend as BackendWasmLike;
+    const dx = backend.makeOutput(x!.shape, 'float32');
+    const [b, h, w, c] = x!.shape as [number, number, number, number];
+    native.subsamplePadGrad(heap(backend, dy!), heap(backend, dx), b, h, w, c, strides, filters);
+    return dx;
+  };
+
   /** GELU and its gradient in one pass each, on all threads (see gelu.ts: the same loops). */
   const gelu: Kernel = (args) => {
     const { x } = args.inputs as Record<string, TensorInfo>;
@@ -409,6 +435,8 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     [
       [DENSE, dense],
       [RELU_GRAD, reluGrad],
+      [SUBSAMPLE_PAD, subsamplePad],
+      [SUBSAMPLE_PAD_GRAD, subsamplePadGrad],
       [GELU, gelu],
       [GELU_GRAD, geluGrad],
       ['MaxPoolGrad', maxPoolGrad],

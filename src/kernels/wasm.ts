@@ -18,6 +18,12 @@ import {
 import { GELU, GELU_GRAD, wasmGelu, wasmGeluGrad } from './gelu.js';
 import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
 import { replaceKernels } from './replace.js';
+import {
+  SUBSAMPLE_PAD,
+  SUBSAMPLE_PAD_GRAD,
+  wasmSubsamplePad,
+  wasmSubsamplePadGrad,
+} from './shortcut.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
 import type { BackendWasmLike, DataId, KernelArgs, TensorInfo } from './types.js';
 
@@ -592,6 +598,8 @@ export function registerWasmTrainingKernels(): void {
     [CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxGrad],
     [GELU, wasmGelu],
     [GELU_GRAD, wasmGeluGrad],
+    [SUBSAMPLE_PAD, wasmSubsamplePad],
+    [SUBSAMPLE_PAD_GRAD, wasmSubsamplePadGrad],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { subsamplePad } from '../kernels/shortcut.js';
 
 type LayerInstance = tf.layers.Layer;
 
@@ -121,7 +122,8 @@ export interface ZeroPadShortcutArgs {
 /**
  * He et al. (2016) option-A shortcut: subsample the input spatially (take every `strides`-th
  * pixel, as a stride-2 1×1 convolution with identity weights would) and zero-pad the channels up to
- * `filters`. Parameter-free. Built from reshape/slice/pad so it has gradients on every backend.
+ * `filters`. Parameter-free. One kernel each way where the backend has it (kernels/shortcut.ts),
+ * else reshape/slice/pad, which have gradients on every backend.
  */
 export class ZeroPadShortcut extends tf.layers.Layer {
   static className = 'ZeroPadShortcut';
@@ -158,6 +160,8 @@ export class ZeroPadShortcut extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const fused = subsamplePad(x, this.strides, this.filters);
+      if (fused !== null) return fused;
       const [b, h, w, c] = x.shape;
       const s = this.strides;
       let y: tf.Tensor4D = x;

@@ -6,11 +6,17 @@
  * fused activations, broadcast patterns beyond "equal or 1").
  */
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
+import {
+  BATCH_NORM_GRAD,
+  BATCH_NORM_TRAIN,
+  movingAverageInto,
+  type BatchNormTrainAttrs,
+} from './batch-norm.js';
 import { GELU, GELU_GRAD } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
 import { RELU_GRAD } from './relu-grad.js';
+import { SPATIAL_MEAN } from './global-pool.js';
 import {
   SUBSAMPLE_PAD,
   SUBSAMPLE_PAD_GRAD,
@@ -239,10 +245,36 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     };
   }
 
-  /** Batch norm in training over the last axis: [y, mean, variance] (see batch-norm.ts). */
+  /** Global average pooling (global-pool.ts): column means of each image's [pixels, channels]. */
+  const spatialMean: Kernel = (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const [b, h, w, c] = x!.shape as [number, number, number, number];
+    const out = backend.makeOutput([b, c], 'float32');
+    const [xs, ys] = [heap(backend, x!), heap(backend, out)];
+    const n = h * w;
+    for (let i = 0; i < b; i++) {
+      native.columnSums(
+        xs.subarray(i * n * c, (i + 1) * n * c),
+        ys.subarray(i * c, (i + 1) * c),
+        n,
+        c,
+        1 / n,
+      );
+    }
+    return out;
+  };
+
+  /**
+   * Batch norm in training over the last axis: [y, mean, variance, moving mean, moving variance]
+   * (see batch-norm.ts).
+   */
   const batchNormTrain: Kernel = (args) => {
-    const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
-    const { epsilon } = args.attrs as { epsilon: number };
+    const { x, gamma, beta, movingMean, movingVariance } = args.inputs as Record<
+      string,
+      TensorInfo
+    >;
+    const { epsilon, momentum } = args.attrs as unknown as BatchNormTrainAttrs;
     const backend = args.backend as BackendWasmLike;
     const channels = x!.shape.at(-1)!;
     const rows = size(x!.shape) / channels;
@@ -260,7 +292,15 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       channels,
       epsilon,
     );
-    return [y, mean, variance] as unknown as TensorInfo;
+    const newMean = backend.makeOutput([channels], 'float32');
+    const newVariance = backend.makeOutput([channels], 'float32');
+    for (const [moving, batch, out] of [
+      [movingMean!, mean, newMean],
+      [movingVariance!, variance, newVariance],
+    ] as const) {
+      movingAverageInto(heap(backend, moving), heap(backend, batch), momentum, heap(backend, out));
+    }
+    return [y, mean, variance, newMean, newVariance] as unknown as TensorInfo;
   };
 
   /** Its gradient: [dx, dγ, dβ]. */
@@ -437,6 +477,7 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       [RELU_GRAD, reluGrad],
       [SUBSAMPLE_PAD, subsamplePad],
       [SUBSAMPLE_PAD_GRAD, subsamplePadGrad],
+      [SPATIAL_MEAN, spatialMean],
       [GELU, gelu],
       [GELU_GRAD, geluGrad],
       ['MaxPoolGrad', maxPoolGrad],

@@ -19,6 +19,12 @@ import { GELU, GELU_GRAD, wasmGelu, wasmGeluGrad } from './gelu.js';
 import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
 import { replaceKernels } from './replace.js';
 import {
+  SPATIAL_MEAN,
+  SPATIAL_MEAN_GRAD,
+  wasmSpatialMean,
+  wasmSpatialMeanGrad,
+} from './global-pool.js';
+import {
   SUBSAMPLE_PAD,
   SUBSAMPLE_PAD_GRAD,
   wasmSubsamplePad,
@@ -600,6 +606,8 @@ export function registerWasmTrainingKernels(): void {
     [GELU_GRAD, wasmGeluGrad],
     [SUBSAMPLE_PAD, wasmSubsamplePad],
     [SUBSAMPLE_PAD_GRAD, wasmSubsamplePadGrad],
+    [SPATIAL_MEAN, wasmSpatialMean],
+    [SPATIAL_MEAN_GRAD, wasmSpatialMeanGrad],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);

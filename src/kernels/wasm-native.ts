@@ -1,6 +1,6 @@
 /**
- * Matmul, convolution, leading-axes Sum/Mean, batch-norm, cross-entropy, max-pool-gradient and
- * relu-gradient kernels for the wasm backend that run in the native addon (OpenBLAS on every
+ * Matmul, convolution, leading-axes Sum/Mean, batch-norm, cross-entropy, max-pool-gradient,
+ * relu-gradient, shortcut and global-average-pool kernels for the wasm backend that run in the native addon (OpenBLAS on every
  * core) on the tensors' wasm-heap memory, in place of the single-threaded XNNPACK and JS kernels. Registered by `registerWasmTrainingKernels` when the addon is loaded; each falls back
  * to the kernel it replaced for what it does not cover (other dtypes, NCHW, PReLU and other
  * fused activations, broadcast patterns beyond "equal or 1").

@@ -578,7 +578,8 @@ let registered = false;
  * `Conv2DBackpropInput` (im2col + XNNPACK, 2–8× faster than the stock direct loop),
  * `UnsortedSegmentSum`, `Tile` and `MaxPoolGrad` (the stock ones were 3–90× slower), an
  * `Identity` that shares its input's buffer instead of copying it, a `Slice` that reads its input
- * in place, and
+ * in place, the kernels of the fused ops (relu's gradient, layer norm, causal softmax, GELU, the
+ * ResNet shortcut, global average pooling), and
  * transpose-first wrappers around `BatchMatMul` and `_FusedMatMul`; with the native addon loaded,
  * native matmul and convolution kernels on top (see wasm-native.ts). Idempotent. Call it after importing `@tensorflow/tfjs-backend-wasm`, before or
  * after `tf.setBackend('wasm')`.

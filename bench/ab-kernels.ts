@@ -1,12 +1,13 @@
 /**
  * Paired, interleaved A/B of whole training steps in one process, with and without some of our
  * kernels: `tsx bench/ab-kernels.ts <resnet|vgg> <pairs> <kernel>[,<kernel>…]`. "Without" has the
- * named kernels unregistered from the wasm backend (so their ops take the stock path they fall
- * back to), "with" has them registered; the model, batch and optimizer are shared, one step each
+ * named kernels replaced by the wasm backend's stock ones (or, for our own kernel names,
+ * unregistered, so that their ops take the stock path they fall back to), "with" has ours; the model, batch and optimizer are shared, one step each
  * per pair, alternating which goes first. Prints the median step of each and the median of the
  * per-pair time ratios (with / without).
  */
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { describeBackend, selectBackend } from '../src/kernels/backend.js';
 import { registerNativeAddon } from '../src/kernels/native.js';
 import { buildResNet, buildVggCnn } from '../src/models/index.js';
@@ -15,18 +16,23 @@ import { classificationLoss } from '../src/training/index.js';
 
 const [which = 'resnet', pairsText = '30', names = ''] = process.argv.slice(2);
 const kernels = names.split(',').filter((n) => n !== '');
+// The stock kernels, registered by importing the wasm backend, before ours replace them.
+const stock = new Map(kernels.map((name) => [name, tf.getKernel(name, 'wasm')]));
 registerNativeAddon();
 await selectBackend('wasm');
-const configs = kernels.map((name) => {
-  const config = tf.getKernel(name, 'wasm');
-  if (config === undefined) throw new Error(`ab-kernels: no kernel '${name}' on wasm`);
-  return config;
-});
+const ours = new Map(
+  kernels.map((name) => {
+    const config = tf.getKernel(name, 'wasm');
+    if (config === undefined) throw new Error(`ab-kernels: no kernel '${name}' on wasm`);
+    return [name, config];
+  }),
+);
 const setKernels = (on: boolean) => {
-  for (const config of configs) {
-    const present = tf.getKernel(config.kernelName, 'wasm') !== undefined;
-    if (on && !present) tf.registerKernel(config);
-    if (!on && present) tf.unregisterKernel(config.kernelName, 'wasm');
+  for (const name of kernels) {
+    const config = (on ? ours : stock).get(name);
+    if (tf.getKernel(name, 'wasm') === config) continue;
+    if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
+    if (config !== undefined) tf.registerKernel(config);
   }
 };
 

@@ -19,6 +19,7 @@
         "native/pool.cc",
         "native/reduce.cc",
         "native/relu.cc",
+        "native/shortcut.cc",
         "native/stream.cc"
       ],
       "cflags_cc": [

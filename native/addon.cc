@@ -18,6 +18,7 @@
 #include "pool.h"
 #include "reduce.h"
 #include "relu.h"
+#include "shortcut.h"
 #include "gelu.h"
 #include "layer_norm.h"
 #include "lstm.h"
@@ -422,6 +423,33 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// subsamplePad(x, y, batch, height, width, channels, stride, filters): see shortcut.h
+// subsamplePadGrad(dy, dx, batch, height, width, channels, stride, filters)
+template <bool kGrad>
+napi_value SubsamplePadEntry(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t batch = args.Int(2), height = args.Int(3), width = args.Int(4),
+                    channels = args.Int(5), stride = args.Int(6), filters = args.Int(7);
+  if (args.failed) return nullptr;
+  if (stride < 1 || filters < channels) {
+    args.Fail("weight-prediction native: subsamplePad needs a stride of at least 1 and filters " +
+              std::string("at least the input's channels"));
+    return nullptr;
+  }
+  const std::size_t in_size = batch * height * width * channels;
+  const std::size_t out_size =
+      batch * ((height + stride - 1) / stride) * ((width + stride - 1) / stride) * filters;
+  const float* src = args.Floats(0, kGrad ? out_size : in_size);
+  float* dst = args.Floats(1, kGrad ? in_size : out_size);
+  if (args.failed) return nullptr;
+  if (kGrad) {
+    wp::subsample_pad_grad(src, dst, batch, height, width, channels, stride, filters);
+  } else {
+    wp::subsample_pad(src, dst, batch, height, width, channels, stride, filters);
+  }
+  return nullptr;
+}
+
 // gelu(x, y): y = GELU(x)
 napi_value Gelu(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -742,6 +770,10 @@ NAPI_MODULE_INIT() {
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default,
        nullptr},
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"subsamplePad", nullptr, SubsamplePadEntry<false>, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"subsamplePadGrad", nullptr, SubsamplePadEntry<true>, nullptr, nullptr, nullptr,
+       napi_default, nullptr},
       {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormForward", nullptr, LayerNormForward, nullptr, nullptr, nullptr, napi_default,

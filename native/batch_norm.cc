@@ -50,7 +50,9 @@ void batch_norm_forward(const float* x, const float* gamma, const float* beta, f
     for (std::size_t k = 0; k < width; k++) {
       const std::size_t c = c0 + k;
       const double m = sum[k] / rows;
-      const double var = std::max(0.0, sum_sq[k] / rows - m * m);
+      // Clamped at 0 against rounding; NaN stays NaN (std::max(0.0, NaN) would give 0).
+      const double raw = sum_sq[k] / rows - m * m;
+      const double var = raw < 0 ? 0.0 : raw;
       mean[c] = static_cast<float>(m);
       variance[c] = static_cast<float>(var);
       const double s = gamma[c] / std::sqrt(var + epsilon);

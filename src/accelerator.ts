@@ -335,6 +335,31 @@ export interface NativeKernels {
   /** dx = dy · step(x): relu's gradient (step is 1 for x > 0, NaN for NaN, else 0). */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /**
+   * The option-A shortcut (src/kernels/shortcut.ts): y [b, ⌈h/s⌉, ⌈w/s⌉, filters] takes every s-th
+   * pixel of x [b, h, w, c], its channels zero-padded to `filters`.
+   */
+  subsamplePad(
+    x: Float32Array,
+    y: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    stride: number,
+    filters: number,
+  ): void;
+  /** Its gradient: dx [b, h, w, c] gets dy's first c channels at the sampled pixels, 0 elsewhere. */
+  subsamplePadGrad(
+    dy: Float32Array,
+    dx: Float32Array,
+    batch: number,
+    height: number,
+    width: number,
+    channels: number,
+    stride: number,
+    filters: number,
+  ): void;
+  /**
    * Max-pool gradient, NHWC: each dy cell goes to the first maximum of its window.
    * Dims: batch, inH, inW, channels, outH, outW, fH, fW, strideH, strideW, padTop, padLeft.
    */

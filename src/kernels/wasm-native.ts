@@ -1,13 +1,19 @@
 /**
  * Matmul, convolution, leading-axes Sum/Mean, batch-norm, layer-norm, causal-softmax,
- * cross-entropy, LSTM-recurrence, max-pool-gradient and relu-gradient kernels for the wasm backend
- * that run in the native addon (OpenBLAS on every core) on the tensors' wasm-heap memory, in place
- * of the single-threaded XNNPACK and JS kernels. Registered by `registerWasmTrainingKernels` when
- * the addon is loaded; each falls back to the kernel it replaced for what it does not cover (other
- * dtypes, NCHW, PReLU and other fused activations, broadcast patterns beyond "equal or 1").
+ * cross-entropy, LSTM-recurrence, max-pool-gradient, relu-gradient, shortcut and
+ * global-average-pool kernels for the wasm backend that run in the native addon (OpenBLAS on every
+ * core) on the tensors' wasm-heap memory, in place of the single-threaded XNNPACK and JS kernels.
+ * Registered by `registerWasmTrainingKernels` when the addon is loaded; each falls back to the
+ * kernel it replaced for what it does not cover (other dtypes, NCHW, PReLU and other fused
+ * activations, broadcast patterns beyond "equal or 1").
  */
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
+import {
+  BATCH_NORM_GRAD,
+  BATCH_NORM_TRAIN,
+  movingAverageInto,
+  type BatchNormTrainAttrs,
+} from './batch-norm.js';
 import { CAUSAL_SOFTMAX, CAUSAL_SOFTMAX_GRAD } from './causal-softmax.js';
 import { GELU, GELU_GRAD } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
@@ -15,6 +21,13 @@ import { DENSE } from './dense.js';
 import { LAYER_NORM, LAYER_NORM_GRAD } from './layer-norm.js';
 import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD } from './lstm.js';
 import { RELU_GRAD } from './relu-grad.js';
+import { SPATIAL_MEAN } from './global-pool.js';
+import {
+  SUBSAMPLE_PAD,
+  SUBSAMPLE_PAD_GRAD,
+  subsamplePadShape,
+  type SubsamplePadAttrs,
+} from './shortcut.js';
 import type { NativeKernels } from '../accelerator.js';
 import { replaceKernels } from './replace.js';
 import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
@@ -237,10 +250,36 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     };
   }
 
-  /** Batch norm in training over the last axis: [y, mean, variance] (see batch-norm.ts). */
+  /** Global average pooling (global-pool.ts): column means of each image's [pixels, channels]. */
+  const spatialMean: Kernel = (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const [b, h, w, c] = x!.shape as [number, number, number, number];
+    const out = backend.makeOutput([b, c], 'float32');
+    const [xs, ys] = [heap(backend, x!), heap(backend, out)];
+    const n = h * w;
+    for (let i = 0; i < b; i++) {
+      native.columnSums(
+        xs.subarray(i * n * c, (i + 1) * n * c),
+        ys.subarray(i * c, (i + 1) * c),
+        n,
+        c,
+        1 / n,
+      );
+    }
+    return out;
+  };
+
+  /**
+   * Batch norm in training over the last axis: [y, mean, variance, moving mean, moving variance]
+   * (see batch-norm.ts).
+   */
   const batchNormTrain: Kernel = (args) => {
-    const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
-    const { epsilon } = args.attrs as { epsilon: number };
+    const { x, gamma, beta, movingMean, movingVariance } = args.inputs as Record<
+      string,
+      TensorInfo
+    >;
+    const { epsilon, momentum } = args.attrs as unknown as BatchNormTrainAttrs;
     const backend = args.backend as BackendWasmLike;
     const channels = x!.shape.at(-1)!;
     const rows = size(x!.shape) / channels;
@@ -258,7 +297,15 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       channels,
       epsilon,
     );
-    return [y, mean, variance] as unknown as TensorInfo;
+    const newMean = backend.makeOutput([channels], 'float32');
+    const newVariance = backend.makeOutput([channels], 'float32');
+    for (const [moving, batch, out] of [
+      [movingMean!, mean, newMean],
+      [movingVariance!, variance, newVariance],
+    ] as const) {
+      movingAverageInto(heap(backend, moving), heap(backend, batch), momentum, heap(backend, out));
+    }
+    return [y, mean, variance, newMean, newVariance] as unknown as TensorInfo;
   };
 
   /** Its gradient: [dx, dγ, dβ]. */
@@ -351,6 +398,26 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     const out = backend.makeOutput(x!.shape, 'float32');
     native.reluGrad(heap(backend, dy!), heap(backend, x!), heap(backend, out));
     return out;
+  };
+
+  /** The option-A shortcut and its gradient, one copy pass each on all threads (shortcut.ts). */
+  const subsamplePad: Kernel = (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
+    const backend = args.backend as BackendWasmLike;
+    const y = backend.makeOutput(subsamplePadShape(x!.shape, strides, filters), 'float32');
+    const [b, h, w, c] = x!.shape as [number, number, number, number];
+    native.subsamplePad(heap(backend, x!), heap(backend, y), b, h, w, c, strides, filters);
+    return y;
+  };
+  const subsamplePadGrad: Kernel = (args) => {
+    const { dy, x } = args.inputs as Record<string, TensorInfo>;
+    const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
+    const backend = args.backend as BackendWasmLike;
+    const dx = backend.makeOutput(x!.shape, 'float32');
+    const [b, h, w, c] = x!.shape as [number, number, number, number];
+    native.subsamplePadGrad(heap(backend, dy!), heap(backend, dx), b, h, w, c, strides, filters);
+    return dx;
   };
 
   /** GELU and its gradient in one pass each, on all threads (see gelu.ts: the same loops). */
@@ -541,6 +608,9 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     [
       [DENSE, dense],
       [RELU_GRAD, reluGrad],
+      [SUBSAMPLE_PAD, subsamplePad],
+      [SUBSAMPLE_PAD_GRAD, subsamplePadGrad],
+      [SPATIAL_MEAN, spatialMean],
       [GELU, gelu],
       [GELU_GRAD, geluGrad],
       ['MaxPoolGrad', maxPoolGrad],

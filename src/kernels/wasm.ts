@@ -18,6 +18,18 @@ import {
 import { GELU, GELU_GRAD, wasmGelu, wasmGeluGrad } from './gelu.js';
 import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
 import { replaceKernels } from './replace.js';
+import {
+  SPATIAL_MEAN,
+  SPATIAL_MEAN_GRAD,
+  wasmSpatialMean,
+  wasmSpatialMeanGrad,
+} from './global-pool.js';
+import {
+  SUBSAMPLE_PAD,
+  SUBSAMPLE_PAD_GRAD,
+  wasmSubsamplePad,
+  wasmSubsamplePadGrad,
+} from './shortcut.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
 import type { BackendWasmLike, DataId, KernelArgs, TensorInfo } from './types.js';
 
@@ -566,7 +578,8 @@ let registered = false;
  * `Conv2DBackpropInput` (im2col + XNNPACK, 2–8× faster than the stock direct loop),
  * `UnsortedSegmentSum`, `Tile` and `MaxPoolGrad` (the stock ones were 3–90× slower), an
  * `Identity` that shares its input's buffer instead of copying it, a `Slice` that reads its input
- * in place, and
+ * in place, the kernels of the fused ops (relu's gradient, layer norm, causal softmax, GELU, the
+ * ResNet shortcut, global average pooling), and
  * transpose-first wrappers around `BatchMatMul` and `_FusedMatMul`; with the native addon loaded,
  * native matmul and convolution kernels on top (see wasm-native.ts). Idempotent. Call it after importing `@tensorflow/tfjs-backend-wasm`, before or
  * after `tf.setBackend('wasm')`.
@@ -592,6 +605,10 @@ export function registerWasmTrainingKernels(): void {
     [CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxGrad],
     [GELU, wasmGelu],
     [GELU_GRAD, wasmGeluGrad],
+    [SUBSAMPLE_PAD, wasmSubsamplePad],
+    [SUBSAMPLE_PAD_GRAD, wasmSubsamplePadGrad],
+    [SPATIAL_MEAN, wasmSpatialMean],
+    [SPATIAL_MEAN_GRAD, wasmSpatialMeanGrad],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);

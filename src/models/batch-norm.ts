@@ -15,9 +15,9 @@ interface BatchNormInternals {
 }
 
 /**
- * `tf.layers.batchNormalization`, whose training step over the last axis runs as one fused op
- * where the backend has it (wasm with the native addon; see kernels/batch-norm.ts) and as the
- * stock ops elsewhere. Same weights, config, class name and moving-average update, so saved
+ * `tf.layers.batchNormalization`, whose training step over the last axis (moving averages
+ * included) runs as one fused op where the backend has it (wasm with the native addon; see
+ * kernels/batch-norm.ts) and as the stock ops elsewhere. Same weights, config, class name and moving-average update, so saved
  * models load as the stock layer.
  */
 export function batchNormalization(
@@ -33,21 +33,19 @@ export function batchNormalization(
       return stockCall(inputs, kwargs);
     }
     return tf.tidy(() => {
-      const gamma = own.gamma.read() as tf.Tensor1D;
-      const beta = own.beta.read() as tf.Tensor1D;
-      const fused = batchNormTraining(x, gamma, beta, own.epsilon);
+      const fused = batchNormTraining(
+        x,
+        own.gamma.read() as tf.Tensor1D,
+        own.beta.read() as tf.Tensor1D,
+        own.movingMean.read() as tf.Tensor1D,
+        own.movingVariance.read() as tf.Tensor1D,
+        { epsilon: own.epsilon, momentum: own.momentum },
+      );
       if (fused === null) return stockCall(inputs, kwargs);
-      const { y, mean, variance } = fused;
-      // The stock layer's moving averages: moving −= (moving − batch)·(1 − momentum).
-      for (const [variable, value] of [
-        [own.movingMean, mean],
-        [own.movingVariance, variance],
-      ] as const) {
-        const current = variable.read();
-        variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - own.momentum)));
-      }
-      tf.dispose([mean, variance]);
-      return y;
+      // The stock layer's moving averages, advanced by the kernel as the stock layer does it.
+      own.movingMean.write(fused.movingMean);
+      own.movingVariance.write(fused.movingVariance);
+      return fused.y;
     });
   };
   return layer;

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { spatialMean } from '../kernels/global-pool.js';
+import { subsamplePad } from '../kernels/shortcut.js';
 
 type LayerInstance = tf.layers.Layer;
 
@@ -121,7 +123,8 @@ export interface ZeroPadShortcutArgs {
 /**
  * He et al. (2016) option-A shortcut: subsample the input spatially (take every `strides`-th
  * pixel, as a stride-2 1×1 convolution with identity weights would) and zero-pad the channels up to
- * `filters`. Parameter-free. Built from reshape/slice/pad so it has gradients on every backend.
+ * `filters`. Parameter-free. One kernel each way where the backend has it (kernels/shortcut.ts),
+ * else reshape/slice/pad, which have gradients on every backend.
  */
 export class ZeroPadShortcut extends tf.layers.Layer {
   static className = 'ZeroPadShortcut';
@@ -158,6 +161,8 @@ export class ZeroPadShortcut extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const fused = subsamplePad(x, this.strides, this.filters);
+      if (fused !== null) return fused;
       const [b, h, w, c] = x.shape;
       const s = this.strides;
       let y: tf.Tensor4D = x;
@@ -192,3 +197,33 @@ export class ZeroPadShortcut extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(ZeroPadShortcut);
+
+/**
+ * `tf.layers.add` (same class, config and weights: none) without its copy of the first input:
+ * the stock layer sums onto `inputs[0].clone()`, whose gradient is one more full-size copy (a
+ * cast on wasm) at every residual connection of a ResNet.
+ */
+export function addLayer(args: { name?: string } = {}): tf.layers.Layer {
+  const layer = tf.layers.add(args);
+  (layer as unknown as { mergeFunction(inputs: tf.Tensor[]): tf.Tensor }).mergeFunction = (
+    inputs,
+  ) => tf.tidy(() => inputs.slice(1).reduce((sum, x) => tf.add(sum, x), inputs[0]!));
+  return layer;
+}
+
+/**
+ * `tf.layers.globalAveragePooling2d` (same class, config and weights: none) whose NHWC mean runs as
+ * one op where the backend has it (kernels/global-pool.ts), the stock layer's call elsewhere.
+ */
+export function globalAveragePooling2d(
+  args: Parameters<typeof tf.layers.globalAveragePooling2d>[0],
+): tf.layers.Layer {
+  const layer = tf.layers.globalAveragePooling2d(args);
+  const stockCall = layer.call.bind(layer);
+  const channelsLast = (args.dataFormat ?? 'channelsLast') === 'channelsLast';
+  layer.call = (inputs, kwargs) => {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    return (channelsLast && x.rank === 4 && spatialMean(x)) || stockCall(inputs, kwargs);
+  };
+  return layer;
+}

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dense } from './dense.js';
 import { batchNormalization } from './batch-norm.js';
 import { UserInputError } from '../errors.js';
-import { ZeroPadShortcut } from './layers.js';
+import { addLayer, globalAveragePooling2d, ZeroPadShortcut } from './layers.js';
 import { deriveSeed } from './seeds.js';
 import { checkPositiveInt, checkSeed, checkShape } from './validate.js';
 
@@ -106,14 +106,11 @@ export function buildResNet(options: ResNetOptions): tf.LayersModel {
                 x,
               ) as tf.SymbolicTensor);
       }
-      x = relu(
-        tf.layers.add({ name: `${p}.add` }).apply([y, skip]) as tf.SymbolicTensor,
-        `${p}.relu2`,
-      );
+      x = relu(addLayer({ name: `${p}.add` }).apply([y, skip]) as tf.SymbolicTensor, `${p}.relu2`);
       channels = filters;
     }
   }
-  x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tf.SymbolicTensor;
+  x = globalAveragePooling2d({ name: 'pool' }).apply(x) as tf.SymbolicTensor;
   const logits = dense({
     units: numClasses,
     name: 'logits',

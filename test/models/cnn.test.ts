@@ -205,6 +205,26 @@ describe('buildResNet', () => {
     );
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
     expect(weightNames(loaded)).toEqual(weightNames(model));
+    // The models' own wrappers (fused batch norm, add without a copy) are stock layers to a file.
+    // (A stock ReLU's unset maxValue comes back as null: compared as JSON with undefined as null.)
+    const layers = (m: tf.LayersModel) =>
+      JSON.stringify(
+        m.layers.map((l) => [l.getClassName(), l.getConfig()]),
+        (_, v: unknown) => (v === undefined ? null : v),
+      );
+    expect(layers(loaded)).toEqual(layers(model));
+    expect(new Set(model.layers.map((l) => l.getClassName()))).toEqual(
+      new Set([
+        'InputLayer',
+        'Conv2D',
+        'BatchNormalization',
+        'ReLU',
+        'ZeroPadShortcut',
+        'Add',
+        'GlobalAveragePooling2D',
+        'Dense',
+      ]),
+    );
     tf.tidy(() => {
       const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 2);
       const diff = tf.sub(model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor);

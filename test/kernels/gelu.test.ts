@@ -69,8 +69,9 @@ describe('fused GELU', () => {
   });
 
   // The addon's loops (which the wasm kernels run when it loads) are the JS ones in C++: the same
-  // double arithmetic in the same order, so they may differ only where glibc's exp and V8's
-  // Math.exp round a double differently, which the float32 result almost never shows.
+  // double arithmetic in the same order, so they may differ only where the addon's exp (vexp.h's
+  // exp4d with AVX2, else glibc's) and V8's Math.exp round a double differently, which the
+  // float32 result almost never shows.
   it.skipIf(nativeKernels() === null)(
     'native loops: the JS loops to 1 float32 ulp (no addon: skipped)',
     () => {

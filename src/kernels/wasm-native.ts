@@ -10,6 +10,7 @@ import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
 import { GELU, GELU_GRAD } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
+import { markTransposingMatMul } from './matmul.js';
 import { RELU_GRAD } from './relu-grad.js';
 import type { NativeKernels } from '../accelerator.js';
 import { replaceKernels } from './replace.js';
@@ -404,6 +405,8 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return out;
   };
 
+  const batchMatMul = matMul('BatchMatMul');
+  markTransposingMatMul(batchMatMul);
   replaceKernels(
     'wasm',
     [
@@ -418,7 +421,7 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       [BATCH_NORM_GRAD, batchNormGrad],
       ['Sum', leadingReduction('Sum')],
       ['Mean', leadingReduction('Mean')],
-      ['BatchMatMul', matMul('BatchMatMul')],
+      ['BatchMatMul', batchMatMul],
       ['_FusedMatMul', matMul('_FusedMatMul')],
       ['Conv2D', conv2D('Conv2D')],
       ['FusedConv2D', conv2D('FusedConv2D')],

@@ -17,6 +17,7 @@ import {
 } from './causal-softmax.js';
 import { GELU, GELU_GRAD, wasmGelu, wasmGeluGrad } from './gelu.js';
 import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
+import { markTransposingMatMul } from './matmul.js';
 import { replaceKernels } from './replace.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
 import type { BackendWasmLike, DataId, KernelArgs, TensorInfo } from './types.js';
@@ -575,8 +576,10 @@ export function registerWasmTrainingKernels(): void {
   if (registered) return;
   for (const name of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Identity', 'Slice'])
     stock.set(name, stockKernel(name));
+  const batchMatMul = matMulWrapper('BatchMatMul');
+  markTransposingMatMul(batchMatMul);
   const own: [string, (args: KernelArgs) => TensorInfo][] = [
-    ['BatchMatMul', matMulWrapper('BatchMatMul')],
+    ['BatchMatMul', batchMatMul],
     ['_FusedMatMul', matMulWrapper('_FusedMatMul')],
     ['Conv2DBackpropFilter', conv2DBackpropFilter],
     ['Conv2DBackpropInput', conv2DBackpropInput],

@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/adam.cc",
         "native/batch_norm.cc",
+        "native/causal_softmax.cc",
         "native/conv.cc",
         "native/cross_entropy.cc",
         "native/direct_conv.cc",

@@ -18,6 +18,7 @@
 #include "reduce.h"
 #include "relu.h"
 #include "gelu.h"
+#include "causal_softmax.h"
 #include "stream.h"
 
 namespace {
@@ -429,6 +430,29 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// causalSoftmax(x, y, matrices, t, scale)
+napi_value CausalSoftmax(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t matrices = args.Int(2), t = args.Int(3);
+  const double scale = args.Number(4);
+  const float* x = args.Floats(0, matrices * t * t);
+  float* y = args.Floats(1, matrices * t * t);
+  if (!args.failed) wp::causal_softmax(x, y, matrices, t, scale);
+  return nullptr;
+}
+
+// causalSoftmaxGrad(dy, y, dx, matrices, t, scale)
+napi_value CausalSoftmaxGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t matrices = args.Int(3), t = args.Int(4);
+  const double scale = args.Number(5);
+  const float* dy = args.Floats(0, matrices * t * t);
+  const float* y = args.Floats(1, matrices * t * t);
+  float* dx = args.Floats(2, matrices * t * t);
+  if (!args.failed) wp::causal_softmax_grad(dy, y, dx, matrices, t, scale);
+  return nullptr;
+}
+
 // geluGrad(dy, x, dx): dx = dy · GELU'(x)
 napi_value GeluGrad(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -649,6 +673,9 @@ NAPI_MODULE_INIT() {
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"causalSoftmax", nullptr, CausalSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"causalSoftmaxGrad", nullptr, CausalSoftmaxGrad, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"columnSums", nullptr, ColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sparseSoftmaxCrossEntropy", nullptr, SparseSoftmaxCrossEntropy, nullptr, nullptr, nullptr,

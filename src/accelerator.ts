@@ -262,6 +262,17 @@ export interface NativeKernels {
   gelu(x: Float32Array, y: Float32Array): void;
   /** dx = dy·(Φ(x) + x·φ(x)), src/kernels/gelu.ts's gradient loop. */
   geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** src/kernels/causal-softmax.ts's forward loop over `matrices` t × t matrices. */
+  causalSoftmax(x: Float32Array, y: Float32Array, matrices: number, t: number, scale: number): void;
+  /** Its gradient loop: dx from dy and the forward's y. */
+  causalSoftmaxGrad(
+    dy: Float32Array,
+    y: Float32Array,
+    dx: Float32Array,
+    matrices: number,
+    t: number,
+    scale: number,
+  ): void;
   /** dx = dy · step(x): relu's gradient (step is 1 for x > 0, NaN for NaN, else 0). */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /**

@@ -65,7 +65,8 @@ export function causalSoftmaxGradRows(
   }
 }
 
-function square(shape: readonly number[]): { matrices: number; t: number } {
+/** The number of t × t matrices in a [..., t, t] shape, and t. */
+export function causalMatrices(shape: readonly number[]): { matrices: number; t: number } {
   const t = shape.at(-1)!;
   return { matrices: shape.reduce((p, d) => p * d, 1) / (t * t), t };
 }
@@ -75,7 +76,7 @@ export function wasmCausalSoftmax(args: KernelArgs): TensorInfo {
   const { scale } = args.attrs as { scale: number };
   const backend = args.backend as BackendWasmLike;
   const y = backend.makeOutput(x!.shape, 'float32');
-  const { matrices, t } = square(x!.shape);
+  const { matrices, t } = causalMatrices(x!.shape);
   const heap = (info: TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
   causalSoftmaxRows(heap(x!), heap(y), matrices, t, scale);
   return y;
@@ -86,7 +87,7 @@ export function wasmCausalSoftmaxGrad(args: KernelArgs): TensorInfo {
   const { scale } = args.attrs as { scale: number };
   const backend = args.backend as BackendWasmLike;
   const dx = backend.makeOutput(y!.shape, 'float32');
-  const { matrices, t } = square(y!.shape);
+  const { matrices, t } = causalMatrices(y!.shape);
   const heap = (info: TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
   causalSoftmaxGradRows(heap(dy!), heap(y!), heap(dx), matrices, t, scale);
   return dx;

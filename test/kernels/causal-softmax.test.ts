@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
-import { CAUSAL_SOFTMAX, causalSoftmax } from '../../src/kernels/causal-softmax.js';
+import {
+  CAUSAL_SOFTMAX,
+  causalSoftmax,
+  causalSoftmaxGradRows,
+  causalSoftmaxRows,
+} from '../../src/kernels/causal-softmax.js';
+import { nativeKernels } from '../../src/kernels/native.js';
 import { causalMask } from '../../src/models/index.js';
 import { expectClose, randomValues } from './helpers.js';
 
@@ -79,4 +85,40 @@ describe('fused causal softmax', () => {
       expect(causalSoftmax(tf.ones([2, 2], 'int32'), 1)).toBeNull();
     });
   });
+
+  // The addon's loops (which the wasm kernels run when it loads) are the JS ones in C++, in double:
+  // they may differ only where a double rounds differently (4-lane sums, another exp), which the
+  // float32 result almost never shows. Rows with NaN and ±Inf scores give NaN rows, as in JS.
+  it.skipIf(nativeKernels() === null)(
+    'native loops: the JS loops to 1 float32 ulp (no addon: skipped)',
+    () => {
+      const native = nativeKernels()!;
+      const [matrices, t, scale] = [13, 37, 1 / Math.sqrt(8)];
+      const x = randomValues(matrices * t * t, 11).map((v) => 30 * v);
+      x[5 * t + 2] = NaN;
+      x[(t + 9) * t + 4] = Infinity;
+      x[(2 * t + 20) * t + 20] = -Infinity;
+      const dy = randomValues(x.length, 12);
+      const [jsY, nativeY, jsDx, nativeDx] = [0, 1, 2, 3].map(() => new Float32Array(x.length));
+      causalSoftmaxRows(x, jsY!, matrices, t, scale);
+      native.causalSoftmax(x, nativeY!, matrices, t, scale);
+      causalSoftmaxGradRows(dy, jsY!, jsDx!, matrices, t, scale);
+      native.causalSoftmaxGrad(dy, jsY!, nativeDx!, matrices, t, scale);
+      expect(Number.isNaN(nativeY![5 * t + 0])).toBe(true);
+      expect(Number.isNaN(nativeY![(t + 9) * t + 0])).toBe(true);
+      let differing = 0;
+      for (const [a, b] of [
+        [jsY!, nativeY!],
+        [jsDx!, nativeDx!],
+      ] as const) {
+        for (let i = 0; i < a.length; i++) {
+          if (Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i]))) continue;
+          differing++;
+          const ulp = Math.max(Math.abs(a[i]!), 1e-38) * 2 ** -23;
+          expect(Math.abs(a[i]! - b[i]!), `at ${i}: ${a[i]} vs ${b[i]}`).toBeLessThanOrEqual(ulp);
+        }
+      }
+      expect(differing).toBeLessThan(x.length / 1000);
+    },
+  );
 });

@@ -417,9 +417,11 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
           await compare(() => tf.mean(tf.tensor(xv, shape), axes, keepDims));
         }
       }
-      // Wide rows (cols ≥ 2 blocks of 16 over many rows) and negative axes.
+      // Wide rows (cols over two chunks of 1024 columns, the last one partial; rows not a
+      // multiple of 4) and negative axes.
       const wide = randomValues(200 * 130, 94);
       await compare(() => tf.sum(tf.tensor(wide, [200, 130]), 0));
+      await compare(() => tf.sum(tf.tensor(wide.subarray(0, 11 * 2100), [11, 2100]), 0));
       await compare(() => tf.mean(tf.tensor(wide, [20, 10, 130]), [-3, -2]));
       await compare(() => tf.sum(tf.tensor(new Int32Array(12).fill(3), [3, 4], 'int32'), 0));
     });

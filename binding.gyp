@@ -12,6 +12,7 @@
         "native/direct_conv.cc",
         "native/gelu.cc",
         "native/gemm.cc",
+        "native/layer_norm.cc",
         "native/max_pool.cc",
         "native/optimizers.cc",
         "native/pool.cc",

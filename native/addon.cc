@@ -19,6 +19,7 @@
 #include "relu.h"
 #include "gelu.h"
 #include "causal_softmax.h"
+#include "layer_norm.h"
 #include "stream.h"
 
 namespace {
@@ -430,6 +431,39 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, epsilon)
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(6), cols = args.Int(7);
+  const double epsilon = args.Number(8);
+  const float* x = args.Floats(0, rows * cols);
+  const float* gamma = args.Floats(1, cols);
+  const float* beta = args.Floats(2, cols);
+  float* y = args.Floats(3, rows * cols);
+  float* mean = args.Floats(4, rows);
+  float* rstd = args.Floats(5, rows);
+  if (!args.failed) wp::layer_norm(x, gamma, beta, y, mean, rstd, rows, cols, epsilon);
+  return nullptr;
+}
+
+// layerNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols)
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t rows = args.Int(8), cols = args.Int(9);
+  const float* dy = args.Floats(0, rows * cols);
+  const float* x = args.Floats(1, rows * cols);
+  const float* gamma = args.Floats(2, cols);
+  const float* mean = args.Floats(3, rows);
+  const float* rstd = args.Floats(4, rows);
+  float* dx = args.Floats(5, rows * cols);
+  float* dgamma = args.Floats(6, cols);
+  float* dbeta = args.Floats(7, cols);
+  if (!args.failed) {
+    wp::layer_norm_grad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols);
+  }
+  return nullptr;
+}
+
 // causalSoftmax(x, y, matrices, t, scale)
 napi_value CausalSoftmax(napi_env env, napi_callback_info info) {
   Args args(env, info);
@@ -673,6 +707,8 @@ NAPI_MODULE_INIT() {
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"causalSoftmax", nullptr, CausalSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"causalSoftmaxGrad", nullptr, CausalSoftmaxGrad, nullptr, nullptr, nullptr, napi_default,
        nullptr},

@@ -262,6 +262,31 @@ export interface NativeKernels {
   gelu(x: Float32Array, y: Float32Array): void;
   /** dx = dy·(Φ(x) + x·φ(x)), src/kernels/gelu.ts's gradient loop. */
   geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** src/kernels/layer-norm.ts's forward loop: y, and each row's mean and rstd. */
+  layerNorm(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    cols: number,
+    epsilon: number,
+  ): void;
+  /** Its gradient loop: dx, dgamma, dbeta. */
+  layerNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
   /** src/kernels/causal-softmax.ts's forward loop over `matrices` t × t matrices. */
   causalSoftmax(x: Float32Array, y: Float32Array, matrices: number, t: number, scale: number): void;
   /** Its gradient loop: dx from dy and the forward's y. */

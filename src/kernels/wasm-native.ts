@@ -1,14 +1,15 @@
 /**
- * Matmul, convolution, leading-axes Sum/Mean, batch-norm, cross-entropy, GELU, causal-softmax,
- * max-pool-gradient and relu-gradient kernels for the wasm backend that run in the native addon
- * (OpenBLAS on every core) on the tensors' wasm-heap memory, in place of the single-threaded
- * XNNPACK and JS kernels. Registered by `registerWasmTrainingKernels` when the addon is loaded;
+ * Matmul, convolution, leading-axes Sum/Mean, batch-norm, cross-entropy, GELU, layer-norm,
+ * causal-softmax, max-pool-gradient and relu-gradient kernels for the wasm backend that run in
+ * the native addon (OpenBLAS on every core) on the tensors' wasm-heap memory, in place of the
+ * single-threaded XNNPACK and JS kernels. Registered by `registerWasmTrainingKernels` when the addon is loaded;
  * each falls back to the kernel it replaced for what it does not cover (other dtypes, NCHW,
  * PReLU and other fused activations, broadcast patterns beyond "equal or 1").
  */
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batch-norm.js';
-import { CAUSAL_SOFTMAX, CAUSAL_SOFTMAX_GRAD, causalMatrices } from './causal-softmax.js';
+import { CAUSAL_SOFTMAX, CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxKernels } from './causal-softmax.js';
+import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNormKernels } from './layer-norm.js';
 import { GELU, GELU_GRAD } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
@@ -368,32 +369,15 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return out;
   };
 
-  /** Causal attention's softmax and its gradient on all threads (causal-softmax.ts's loops). */
-  const causalSoftmax: Kernel = (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
-    const { scale } = args.attrs as { scale: number };
-    const backend = args.backend as BackendWasmLike;
-    const out = backend.makeOutput(x!.shape, 'float32');
-    const { matrices, t } = causalMatrices(x!.shape);
-    native.causalSoftmax(heap(backend, x!), heap(backend, out), matrices, t, scale);
-    return out;
-  };
-  const causalSoftmaxGrad: Kernel = (args) => {
-    const { dy, y } = args.inputs as Record<string, TensorInfo>;
-    const { scale } = args.attrs as { scale: number };
-    const backend = args.backend as BackendWasmLike;
-    const out = backend.makeOutput(y!.shape, 'float32');
-    const { matrices, t } = causalMatrices(y!.shape);
-    native.causalSoftmaxGrad(
-      heap(backend, dy!),
-      heap(backend, y!),
-      heap(backend, out),
-      matrices,
-      t,
-      scale,
-    );
-    return out;
-  };
+  /** Layer norm and causal attention's softmax on all threads: their JS row loops in C++. */
+  const layerNorm = wasmLayerNormKernels(
+    (...args) => native.layerNorm(...args),
+    (...args) => native.layerNormGrad(...args),
+  );
+  const causalSoftmax = wasmCausalSoftmaxKernels(
+    (...args) => native.causalSoftmax(...args),
+    (...args) => native.causalSoftmaxGrad(...args),
+  );
 
   const maxPoolGrad: Kernel = (args) => {
     const { dy, input } = args.inputs as Record<string, TensorInfo>;
@@ -443,8 +427,10 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       [RELU_GRAD, reluGrad],
       [GELU, gelu],
       [GELU_GRAD, geluGrad],
-      [CAUSAL_SOFTMAX, causalSoftmax],
-      [CAUSAL_SOFTMAX_GRAD, causalSoftmaxGrad],
+      [LAYER_NORM, layerNorm.forward],
+      [LAYER_NORM_GRAD, layerNorm.gradient],
+      [CAUSAL_SOFTMAX, causalSoftmax.forward],
+      [CAUSAL_SOFTMAX_GRAD, causalSoftmax.gradient],
       ['MaxPoolGrad', maxPoolGrad],
       [SPARSE_XENT, sparseXent],
       [SPARSE_XENT_GRAD, sparseXentGrad],

@@ -12,11 +12,18 @@ import { RELU_GRAD, registerReluGradient, reluGradInto } from './relu-grad.js';
 import {
   CAUSAL_SOFTMAX,
   CAUSAL_SOFTMAX_GRAD,
-  wasmCausalSoftmax,
-  wasmCausalSoftmaxGrad,
+  causalSoftmaxGradRows,
+  causalSoftmaxRows,
+  wasmCausalSoftmaxKernels,
 } from './causal-softmax.js';
 import { GELU, GELU_GRAD, wasmGelu, wasmGeluGrad } from './gelu.js';
-import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
+import {
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  layerNormGradRows,
+  layerNormRows,
+  wasmLayerNormKernels,
+} from './layer-norm.js';
 import { markTransposingMatMul } from './matmul.js';
 import { replaceKernels } from './replace.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
@@ -601,6 +608,8 @@ export function registerWasmTrainingKernels(): void {
     stock.set(name, stockKernel(name));
   const batchMatMul = matMulWrapper('BatchMatMul');
   markTransposingMatMul(batchMatMul);
+  const layerNorm = wasmLayerNormKernels(layerNormRows, layerNormGradRows);
+  const causalSoftmax = wasmCausalSoftmaxKernels(causalSoftmaxRows, causalSoftmaxGradRows);
   const own: [string, (args: KernelArgs) => TensorInfo][] = [
     ['BatchMatMul', batchMatMul],
     ['_FusedMatMul', matMulWrapper('_FusedMatMul')],
@@ -613,10 +622,10 @@ export function registerWasmTrainingKernels(): void {
     ['Slice', slice],
     ['Unpack', unpack as unknown as (args: KernelArgs) => TensorInfo],
     [RELU_GRAD, reluGrad],
-    [LAYER_NORM, wasmLayerNorm],
-    [LAYER_NORM_GRAD, wasmLayerNormGrad],
-    [CAUSAL_SOFTMAX, wasmCausalSoftmax],
-    [CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxGrad],
+    [LAYER_NORM, layerNorm.forward],
+    [LAYER_NORM_GRAD, layerNorm.gradient],
+    [CAUSAL_SOFTMAX, causalSoftmax.forward],
+    [CAUSAL_SOFTMAX_GRAD, causalSoftmax.gradient],
     [GELU, wasmGelu],
     [GELU_GRAD, wasmGeluGrad],
   ];

@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../../src/kernels/index.js';
-import { fusedLayerNorm, LAYER_NORM } from '../../src/kernels/layer-norm.js';
+import {
+  fusedLayerNorm,
+  LAYER_NORM,
+  layerNormGradRows,
+  layerNormRows,
+} from '../../src/kernels/layer-norm.js';
+import { nativeKernels } from '../../src/kernels/native.js';
 import { layerNorm } from '../../src/models/index.js';
 import { expectClose, randomValues } from './helpers.js';
 
@@ -94,5 +100,58 @@ describe('fused layer norm', () => {
     );
     expect(Array.from(y.dataSync())).toEqual(new Array(12).fill(0.25));
     y.dispose();
+  });
+
+  // The addon's loops (which the wasm kernels run when it loads) are the JS ones in C++: the same
+  // double operations in the same order, so the same float32 values for any thread count (rows
+  // split across threads; dgamma and dbeta summed over the rows in order).
+  it.skipIf(nativeKernels() === null)('native loops: the JS loops, value for value', () => {
+    const native = nativeKernels()!;
+    // 1100 columns: two chunks of the column sums (512 each) and a partial one.
+    for (const [rows, cols] of [
+      [300, 128],
+      [7, 1100],
+      [1, 1],
+    ] as const) {
+      const n = rows * cols;
+      const x = randomValues(n, 21).map((v, i) => 4 * v + (i % cols === 0 ? 50 : 0));
+      const dy = randomValues(n, 22);
+      const gamma = randomValues(cols, 23);
+      const beta = randomValues(cols, 24);
+      const outputs = () => ({
+        y: new Float32Array(n),
+        mean: new Float32Array(rows),
+        rstd: new Float32Array(rows),
+        dx: new Float32Array(n),
+        dgamma: new Float32Array(cols),
+        dbeta: new Float32Array(cols),
+      });
+      const js = outputs();
+      layerNormRows(x, gamma, beta, js.y, js.mean, js.rstd, rows, cols, EPS);
+      layerNormGradRows(dy, x, gamma, js.mean, js.rstd, js.dx, js.dgamma, js.dbeta, rows, cols);
+      const threads = native.threads();
+      try {
+        for (const t of [1, 2]) {
+          native.setThreads(t);
+          const ours = outputs();
+          native.layerNorm(x, gamma, beta, ours.y, ours.mean, ours.rstd, rows, cols, EPS);
+          native.layerNormGrad(
+            dy,
+            x,
+            gamma,
+            ours.mean,
+            ours.rstd,
+            ours.dx,
+            ours.dgamma,
+            ours.dbeta,
+            rows,
+            cols,
+          );
+          expect(ours, `${rows}×${cols}, ${t} threads`).toEqual(js);
+        }
+      } finally {
+        native.setThreads(threads);
+      }
+    }
   });
 });

@@ -1,21 +1,22 @@
 /**
  * Paired, interleaved A/B of whole training steps in one process: `tsx bench/ab-step.ts
- * <old.node> <new.node> [resnet|vgg] [pairs]`. The two addon builds' kernels take turns behind
- * one registered accelerator (the model, batch and optimizer are shared), one step each per pair,
- * alternating which goes first, so drift and load from other processes fall on both alike. Prints
- * the median step of each and the median of the per-pair time ratios (new / old).
+ * <old.node> <new.node> [model] [pairs]` (a step of bench/steps.ts, resnet by default). The two
+ * addon builds' kernels take turns behind one registered accelerator (the model, batch and
+ * optimizer are shared), one step each per pair, alternating which goes first, so drift and load
+ * from other processes fall on both alike. Prints the median step of each and the median of the
+ * per-pair time ratios (new / old).
  */
 import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs';
 import { registerAccelerator, type NativeKernels } from '../src/accelerator.js';
 import { describeBackend, selectBackend } from '../src/kernels/backend.js';
-import { buildResNet, buildVggCnn } from '../src/models/index.js';
 import { AdamW } from '../src/optimizers/index.js';
-import { classificationLoss } from '../src/training/index.js';
+import { STEP_MODELS, stepModel, stepSetup } from './steps.js';
 
-const [oldFile, newFile, which = 'resnet', pairsText = '30'] = process.argv.slice(2);
+const [oldFile, newFile, modelName = 'resnet', pairsText = '30'] = process.argv.slice(2);
 if (oldFile === undefined || newFile === undefined) {
-  console.error('usage: tsx bench/ab-step.ts <old.node> <new.node> [resnet|vgg] [pairs]');
+  console.error(
+    `usage: tsx bench/ab-step.ts <old.node> <new.node> [${STEP_MODELS.join('|')}] [pairs]`,
+  );
   process.exit(2);
 }
 const require = createRequire(import.meta.url);
@@ -35,18 +36,9 @@ const proxy = new Proxy({} as NativeKernels, {
 registerAccelerator(() => ({ kernels: proxy, error: null }));
 await selectBackend('wasm');
 
-const [model, shape] =
-  which === 'vgg'
-    ? [buildVggCnn({ inputShape: [32, 32, 3], numClasses: 10, seed: 1 }), [32, 32, 3]]
-    : [buildResNet({ inputShape: [28, 28, 1], numClasses: 10, depth: 8, seed: 1 }), [28, 28, 1]];
-const x = tf.randomNormal([64, ...shape], 0, 1, 'float32', 7);
-const y = tf.tensor1d(
-  Array.from({ length: 64 }, (_, i) => i % 10),
-  'int32',
-);
-const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+const which = stepModel(modelName, 'ab-step');
+const { loss, variables } = stepSetup(which);
 const optimizer = new AdamW({ learningRate: 1e-3, predictionSteps: 1 });
-const loss = () => classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, 10);
 const step = (build: number): number => {
   current = builds[build]!;
   const t0 = performance.now();

@@ -6,88 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, selectBackend, type BackendPreference } from '../src/kernels/backend.js';
-import {
-  buildLstmLanguageModel,
-  buildMlp,
-  buildResNet,
-  buildTransformerLanguageModel,
-  buildVggCnn,
-} from '../src/models/index.js';
 import { AdamW } from '../src/optimizers/index.js';
-import { classificationLoss, languageModelLoss } from '../src/training/index.js';
+import { stepModel, stepSetup } from './steps.js';
 
-const MODELS = ['mlp', 'vgg', 'resnet', 'lstm', 'transformer'] as const;
-const which = (process.argv[2] ?? 'vgg') as (typeof MODELS)[number];
-if (!MODELS.includes(which)) {
-  console.error(`profile: unknown model '${which}': use one of ${MODELS.join(', ')}`);
-  process.exit(2);
-}
+const which = stepModel(process.argv[2] ?? 'vgg', 'profile');
 await selectBackend((process.argv[3] ?? 'wasm') as BackendPreference);
 
-function setup(): { loss: () => tf.Scalar; variables: tf.Variable[] } {
-  if (which === 'transformer') {
-    // bench/run.ts's Transformer row: 4 blocks × 128, 4 heads, context 128, batch 8.
-    const lm = buildTransformerLanguageModel({
-      layers: 4,
-      width: 128,
-      heads: 4,
-      contextLength: 128,
-      vocabSize: 10_000,
-      dropout: 0,
-      seed: 1,
-    });
-    const tokens = (seed: number) => tf.randomUniform([8, 128], 0, 10_000, 'int32', seed);
-    const [x, y] = [tokens(9), tokens(10)];
-    return {
-      variables: lm.model.trainableWeights.map((w) => w.read() as tf.Variable),
-      loss: () => languageModelLoss(lm.model.apply(x, { training: true }) as tf.Tensor, y, 10_000),
-    };
-  }
-  if (which === 'lstm') {
-    const lm = buildLstmLanguageModel({
-      vocabSize: 10_000,
-      embeddingSize: 128,
-      hiddenSize: 128,
-      layers: 1,
-      dropout: 0,
-      tieWeights: false,
-      seed: 1,
-    });
-    const tokens = () => tf.randomUniform([20, 35], 0, 10_000, 'int32', 9);
-    const [x, y] = [tokens(), tokens()];
-    const state = lm.zeroState(20);
-    return {
-      variables: lm.model.trainableWeights.map((w) => w.read() as tf.Variable),
-      loss: () =>
-        languageModelLoss(
-          (lm.model.apply([x, ...state], { training: true }) as tf.Tensor[])[0]!,
-          y,
-          10_000,
-        ),
-    };
-  }
-  const [model, shape, batch] =
-    which === 'mlp'
-      ? [buildMlp({ inputShape: [784], numClasses: 10, seed: 1 }), [784], 128]
-      : which === 'vgg'
-        ? [buildVggCnn({ inputShape: [32, 32, 3], numClasses: 10, seed: 1 }), [32, 32, 3], 64]
-        : [
-            buildResNet({ inputShape: [28, 28, 1], numClasses: 10, depth: 8, seed: 1 }),
-            [28, 28, 1],
-            64,
-          ];
-  const x = tf.randomNormal([batch, ...shape], 0, 1, 'float32', 7);
-  const y = tf.tensor1d(
-    Array.from({ length: batch }, (_, i) => i % 10),
-    'int32',
-  );
-  return {
-    variables: model.trainableWeights.map((w) => w.read() as tf.Variable),
-    loss: () => classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, 10),
-  };
-}
-
-const { loss, variables } = setup();
+const { loss, variables } = stepSetup(which);
 const optimizer = new AdamW({ learningRate: 1e-3, predictionSteps: 1 });
 const step = () => optimizer.minimize(loss, false, variables);
 for (let i = 0; i < 3; i++) step();

@@ -460,19 +460,8 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// geluGrad(dy, x, dx): dx = dy · GELU'(x)
-napi_value GeluGrad(napi_env env, napi_callback_info info) {
-  Args args(env, info);
-  const std::size_t n = args.Length(0);
-  const float* dy = args.Floats(0, n);
-  const float* x = args.Floats(1, n);
-  float* dx = args.Floats(2, n);
-  if (!args.failed) wp::gelu_grad(dy, x, dx, n);
-  return nullptr;
-}
-
-// layerNormForward(x, gamma, beta, y, mean, rstd, rows, cols, epsilon)
-napi_value LayerNormForward(napi_env env, napi_callback_info info) {
+// layerNorm(x, gamma, beta, y, mean, rstd, rows, cols, epsilon)
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
   Args args(env, info);
   const std::size_t rows = args.Int(6), cols = args.Int(7);
   const double epsilon = args.Number(8);
@@ -482,12 +471,12 @@ napi_value LayerNormForward(napi_env env, napi_callback_info info) {
   float* y = args.Floats(3, rows * cols);
   float* mean = args.Floats(4, rows);
   float* rstd = args.Floats(5, rows);
-  if (!args.failed) wp::layer_norm_forward(x, gamma, beta, y, mean, rstd, rows, cols, epsilon);
+  if (!args.failed) wp::layer_norm(x, gamma, beta, y, mean, rstd, rows, cols, epsilon);
   return nullptr;
 }
 
-// layerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols)
-napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
+// layerNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols)
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   Args args(env, info);
   const std::size_t rows = args.Int(8), cols = args.Int(9);
   const float* dy = args.Floats(0, rows * cols);
@@ -499,7 +488,7 @@ napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
   float* dgamma = args.Floats(6, cols);
   float* dbeta = args.Floats(7, cols);
   if (!args.failed) {
-    wp::layer_norm_backward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols);
+    wp::layer_norm_grad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols);
   }
   return nullptr;
 }
@@ -524,6 +513,17 @@ napi_value CausalSoftmaxGrad(napi_env env, napi_callback_info info) {
   const float* y = args.Floats(1, matrices * t * t);
   float* dx = args.Floats(2, matrices * t * t);
   if (!args.failed) wp::causal_softmax_grad(dy, y, dx, matrices, t, scale);
+  return nullptr;
+}
+
+// geluGrad(dy, x, dx): dx = dy · GELU'(x)
+napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  const std::size_t n = args.Length(0);
+  const float* dy = args.Floats(0, n);
+  const float* x = args.Floats(1, n);
+  float* dx = args.Floats(2, n);
+  if (!args.failed) wp::gelu_grad(dy, x, dx, n);
   return nullptr;
 }
 
@@ -776,10 +776,8 @@ NAPI_MODULE_INIT() {
        napi_default, nullptr},
       {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"layerNormForward", nullptr, LayerNormForward, nullptr, nullptr, nullptr, napi_default,
-       nullptr},
-      {"layerNormBackward", nullptr, LayerNormBackward, nullptr, nullptr, nullptr, napi_default,
-       nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"causalSoftmax", nullptr, CausalSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"causalSoftmaxGrad", nullptr, CausalSoftmaxGrad, nullptr, nullptr, nullptr, napi_default,
        nullptr},

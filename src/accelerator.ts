@@ -262,8 +262,8 @@ export interface NativeKernels {
   gelu(x: Float32Array, y: Float32Array): void;
   /** dx = dy·(Φ(x) + x·φ(x)), src/kernels/gelu.ts's gradient loop. */
   geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
-  /** Layer norm over rows of `cols` values (src/kernels/layer-norm.ts's loop): y, mean, rstd. */
-  layerNormForward(
+  /** src/kernels/layer-norm.ts's forward loop: y, and each row's mean and rstd. */
+  layerNorm(
     x: Float32Array,
     gamma: Float32Array,
     beta: Float32Array,
@@ -274,8 +274,8 @@ export interface NativeKernels {
     cols: number,
     epsilon: number,
   ): void;
-  /** Its gradient (src/kernels/layer-norm.ts's loop): dx, dgamma, dbeta. */
-  layerNormBackward(
+  /** Its gradient loop: dx, dgamma, dbeta. */
+  layerNormGrad(
     dy: Float32Array,
     x: Float32Array,
     gamma: Float32Array,
@@ -287,9 +287,9 @@ export interface NativeKernels {
     rows: number,
     cols: number,
   ): void;
-  /** softmax(scale·x + causal mask) over t × t matrices (src/kernels/causal-softmax.ts's loop). */
+  /** src/kernels/causal-softmax.ts's forward loop over `matrices` t × t matrices. */
   causalSoftmax(x: Float32Array, y: Float32Array, matrices: number, t: number, scale: number): void;
-  /** Its gradient (src/kernels/causal-softmax.ts's loop). */
+  /** Its gradient loop: dx from dy and the forward's y. */
   causalSoftmaxGrad(
     dy: Float32Array,
     y: Float32Array,

@@ -65,31 +65,45 @@ export function causalSoftmaxGradRows(
   }
 }
 
-function square(shape: readonly number[]): { matrices: number; t: number } {
+function causalMatrices(shape: readonly number[]): { matrices: number; t: number } {
   const t = shape.at(-1)!;
   return { matrices: shape.reduce((p, d) => p * d, 1) / (t * t), t };
 }
 
-export function wasmCausalSoftmax(args: KernelArgs): TensorInfo {
-  const { x } = args.inputs as Record<string, TensorInfo>;
-  const { scale } = args.attrs as { scale: number };
-  const backend = args.backend as BackendWasmLike;
-  const y = backend.makeOutput(x!.shape, 'float32');
-  const { matrices, t } = square(x!.shape);
-  const heap = (info: TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
-  causalSoftmaxRows(heap(x!), heap(y), matrices, t, scale);
-  return y;
-}
+/** The row loops' signatures: causalSoftmaxRows's and causalSoftmaxGradRows's (and the addon's). */
+export type CausalSoftmaxRows = typeof causalSoftmaxRows;
+export type CausalSoftmaxGradRows = typeof causalSoftmaxGradRows;
 
-export function wasmCausalSoftmaxGrad(args: KernelArgs): TensorInfo {
-  const { dy, y } = args.inputs as Record<string, TensorInfo>;
-  const { scale } = args.attrs as { scale: number };
-  const backend = args.backend as BackendWasmLike;
-  const dx = backend.makeOutput(y!.shape, 'float32');
-  const { matrices, t } = square(y!.shape);
-  const heap = (info: TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
-  causalSoftmaxGradRows(heap(dy!), heap(y!), heap(dx), matrices, t, scale);
-  return dx;
+/**
+ * The wasm kernels on the tensors' heap memory, running the given row loops: the JS ones above,
+ * or the addon's (wasm-native.ts).
+ */
+export function wasmCausalSoftmaxKernels(
+  forward: CausalSoftmaxRows,
+  gradient: CausalSoftmaxGradRows,
+): { forward: (args: KernelArgs) => TensorInfo; gradient: (args: KernelArgs) => TensorInfo } {
+  return {
+    forward: (args) => {
+      const { x } = args.inputs as Record<string, TensorInfo>;
+      const { scale } = args.attrs as { scale: number };
+      const backend = args.backend as BackendWasmLike;
+      const y = backend.makeOutput(x!.shape, 'float32');
+      const { matrices, t } = causalMatrices(x!.shape);
+      const heap = (info: TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
+      forward(heap(x!), heap(y), matrices, t, scale);
+      return y;
+    },
+    gradient: (args) => {
+      const { dy, y } = args.inputs as Record<string, TensorInfo>;
+      const { scale } = args.attrs as { scale: number };
+      const backend = args.backend as BackendWasmLike;
+      const dx = backend.makeOutput(y!.shape, 'float32');
+      const { matrices, t } = causalMatrices(y!.shape);
+      const heap = (info: TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
+      gradient(heap(dy!), heap(y!), heap(dx), matrices, t, scale);
+      return dx;
+    },
+  };
 }
 
 function hasKernels(): boolean {

@@ -86,54 +86,67 @@ export function layerNormGradRows(
 
 const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
 
-/** The wasm kernels, on the tensors' heap memory. */
-export function wasmLayerNorm(args: KernelArgs): TensorInfo {
-  const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
-  const { epsilon } = args.attrs as { epsilon: number };
-  const backend = args.backend as BackendWasmLike;
-  const cols = x!.shape.at(-1)!;
-  const rows = size(x!.shape) / cols;
-  const y = backend.makeOutput(x!.shape, 'float32');
-  const mean = backend.makeOutput([rows], 'float32');
-  const rstd = backend.makeOutput([rows], 'float32');
-  // Views taken after every allocation: growing the wasm memory detaches earlier ones.
-  const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  layerNormRows(
-    heap(x!),
-    heap(gamma!),
-    heap(beta!),
-    heap(y),
-    heap(mean),
-    heap(rstd),
-    rows,
-    cols,
-    epsilon,
-  );
-  return [y, mean, rstd] as unknown as TensorInfo;
-}
+/** The row loops' signatures: layerNormRows's and layerNormGradRows's (and the addon's). */
+export type LayerNormRows = typeof layerNormRows;
+export type LayerNormGradRows = typeof layerNormGradRows;
 
-export function wasmLayerNormGrad(args: KernelArgs): TensorInfo {
-  const { dy, x, gamma, mean, rstd } = args.inputs as Record<string, TensorInfo>;
-  const backend = args.backend as BackendWasmLike;
-  const cols = x!.shape.at(-1)!;
-  const rows = size(x!.shape) / cols;
-  const dx = backend.makeOutput(x!.shape, 'float32');
-  const dgamma = backend.makeOutput([cols], 'float32');
-  const dbeta = backend.makeOutput([cols], 'float32');
-  const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  layerNormGradRows(
-    heap(dy!),
-    heap(x!),
-    heap(gamma!),
-    heap(mean!),
-    heap(rstd!),
-    heap(dx),
-    heap(dgamma),
-    heap(dbeta),
-    rows,
-    cols,
-  );
-  return [dx, dgamma, dbeta] as unknown as TensorInfo;
+/**
+ * The wasm kernels on the tensors' heap memory, running the given row loops: the JS ones above,
+ * or the addon's (wasm-native.ts).
+ */
+export function wasmLayerNormKernels(
+  forward: LayerNormRows,
+  gradient: LayerNormGradRows,
+): { forward: (args: KernelArgs) => TensorInfo; gradient: (args: KernelArgs) => TensorInfo } {
+  return {
+    forward: (args) => {
+      const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
+      const { epsilon } = args.attrs as { epsilon: number };
+      const backend = args.backend as BackendWasmLike;
+      const cols = x!.shape.at(-1)!;
+      const rows = size(x!.shape) / cols;
+      const y = backend.makeOutput(x!.shape, 'float32');
+      const mean = backend.makeOutput([rows], 'float32');
+      const rstd = backend.makeOutput([rows], 'float32');
+      // Views taken after every allocation: growing the wasm memory detaches earlier ones.
+      const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+      forward(
+        heap(x!),
+        heap(gamma!),
+        heap(beta!),
+        heap(y),
+        heap(mean),
+        heap(rstd),
+        rows,
+        cols,
+        epsilon,
+      );
+      return [y, mean, rstd] as unknown as TensorInfo;
+    },
+    gradient: (args) => {
+      const { dy, x, gamma, mean, rstd } = args.inputs as Record<string, TensorInfo>;
+      const backend = args.backend as BackendWasmLike;
+      const cols = x!.shape.at(-1)!;
+      const rows = size(x!.shape) / cols;
+      const dx = backend.makeOutput(x!.shape, 'float32');
+      const dgamma = backend.makeOutput([cols], 'float32');
+      const dbeta = backend.makeOutput([cols], 'float32');
+      const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+      gradient(
+        heap(dy!),
+        heap(x!),
+        heap(gamma!),
+        heap(mean!),
+        heap(rstd!),
+        heap(dx),
+        heap(dgamma),
+        heap(dbeta),
+        rows,
+        cols,
+      );
+      return [dx, dgamma, dbeta] as unknown as TensorInfo;
+    },
+  };
 }
 
 function hasKernels(): boolean {

@@ -1,6 +1,6 @@
 /**
- * Matmul, convolution, leading-axes Sum/Mean, batch-norm, layer-norm, causal-softmax,
- * cross-entropy, LSTM-recurrence, max-pool-gradient, relu-gradient, shortcut and
+ * Matmul, convolution, leading-axes Sum/Mean, batch-norm, cross-entropy, GELU, layer-norm,
+ * causal-softmax, LSTM-recurrence, max-pool-gradient, relu-gradient, shortcut and
  * global-average-pool kernels for the wasm backend that run in the native addon (OpenBLAS on every
  * core) on the tensors' wasm-heap memory, in place of the single-threaded XNNPACK and JS kernels.
  * Registered by `registerWasmTrainingKernels` when the addon is loaded; each falls back to the
@@ -14,12 +14,13 @@ import {
   movingAverageInto,
   type BatchNormTrainAttrs,
 } from './batch-norm.js';
-import { CAUSAL_SOFTMAX, CAUSAL_SOFTMAX_GRAD } from './causal-softmax.js';
+import { CAUSAL_SOFTMAX, CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxKernels } from './causal-softmax.js';
+import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNormKernels } from './layer-norm.js';
 import { GELU, GELU_GRAD } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
-import { LAYER_NORM, LAYER_NORM_GRAD } from './layer-norm.js';
 import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD } from './lstm.js';
+import { markTransposingMatMul } from './matmul.js';
 import { RELU_GRAD } from './relu-grad.js';
 import { SPATIAL_MEAN } from './global-pool.js';
 import {
@@ -436,80 +437,15 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return out;
   };
 
-  /** Layer norm over the last axis: [y, mean, rstd] (see layer-norm.ts: the same loops). */
-  const layerNorm: Kernel = (args) => {
-    const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
-    const { epsilon } = args.attrs as { epsilon: number };
-    const backend = args.backend as BackendWasmLike;
-    const cols = x!.shape.at(-1)!;
-    const rows = size(x!.shape) / cols;
-    const y = backend.makeOutput(x!.shape, 'float32');
-    const mean = backend.makeOutput([rows], 'float32');
-    const rstd = backend.makeOutput([rows], 'float32');
-    native.layerNormForward(
-      heap(backend, x!),
-      heap(backend, gamma!),
-      heap(backend, beta!),
-      heap(backend, y),
-      heap(backend, mean),
-      heap(backend, rstd),
-      rows,
-      cols,
-      epsilon,
-    );
-    return [y, mean, rstd] as unknown as TensorInfo;
-  };
-
-  /** Its gradient: [dx, dgamma, dbeta]. */
-  const layerNormGrad: Kernel = (args) => {
-    const { dy, x, gamma, mean, rstd } = args.inputs as Record<string, TensorInfo>;
-    const backend = args.backend as BackendWasmLike;
-    const cols = x!.shape.at(-1)!;
-    const rows = size(x!.shape) / cols;
-    const dx = backend.makeOutput(x!.shape, 'float32');
-    const dgamma = backend.makeOutput([cols], 'float32');
-    const dbeta = backend.makeOutput([cols], 'float32');
-    native.layerNormBackward(
-      heap(backend, dy!),
-      heap(backend, x!),
-      heap(backend, gamma!),
-      heap(backend, mean!),
-      heap(backend, rstd!),
-      heap(backend, dx),
-      heap(backend, dgamma),
-      heap(backend, dbeta),
-      rows,
-      cols,
-    );
-    return [dx, dgamma, dbeta] as unknown as TensorInfo;
-  };
-
-  /** Causal softmax over [..., t, t] and its gradient (see causal-softmax.ts: the same loops). */
-  const causalSoftmax: Kernel = (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
-    const { scale } = args.attrs as { scale: number };
-    const backend = args.backend as BackendWasmLike;
-    const t = x!.shape.at(-1)!;
-    const y = backend.makeOutput(x!.shape, 'float32');
-    native.causalSoftmax(heap(backend, x!), heap(backend, y), size(x!.shape) / (t * t), t, scale);
-    return y;
-  };
-  const causalSoftmaxGrad: Kernel = (args) => {
-    const { dy, y } = args.inputs as Record<string, TensorInfo>;
-    const { scale } = args.attrs as { scale: number };
-    const backend = args.backend as BackendWasmLike;
-    const t = y!.shape.at(-1)!;
-    const dx = backend.makeOutput(y!.shape, 'float32');
-    native.causalSoftmaxGrad(
-      heap(backend, dy!),
-      heap(backend, y!),
-      heap(backend, dx),
-      size(y!.shape) / (t * t),
-      t,
-      scale,
-    );
-    return dx;
-  };
+  /** Layer norm and causal attention's softmax on all threads: their JS row loops in C++. */
+  const layerNorm = wasmLayerNormKernels(
+    (...args) => native.layerNorm(...args),
+    (...args) => native.layerNormGrad(...args),
+  );
+  const causalSoftmax = wasmCausalSoftmaxKernels(
+    (...args) => native.causalSoftmax(...args),
+    (...args) => native.causalSoftmaxGrad(...args),
+  );
 
   /** An LSTM layer's whole recurrence: [out, gates, cells] (see lstm.ts, native/lstm.h). */
   const lstmSequence: Kernel = (args) => {
@@ -603,6 +539,8 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     return out;
   };
 
+  const batchMatMul = matMul('BatchMatMul');
+  markTransposingMatMul(batchMatMul);
   replaceKernels(
     'wasm',
     [
@@ -613,11 +551,11 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       [SPATIAL_MEAN, spatialMean],
       [GELU, gelu],
       [GELU_GRAD, geluGrad],
+      [LAYER_NORM, layerNorm.forward],
+      [LAYER_NORM_GRAD, layerNorm.gradient],
+      [CAUSAL_SOFTMAX, causalSoftmax.forward],
+      [CAUSAL_SOFTMAX_GRAD, causalSoftmax.gradient],
       ['MaxPoolGrad', maxPoolGrad],
-      [LAYER_NORM, layerNorm],
-      [LAYER_NORM_GRAD, layerNormGrad],
-      [CAUSAL_SOFTMAX, causalSoftmax],
-      [CAUSAL_SOFTMAX_GRAD, causalSoftmaxGrad],
       [LSTM_SEQUENCE, lstmSequence],
       [LSTM_SEQUENCE_GRAD, lstmSequenceGrad],
       [SPARSE_XENT, sparseXent],
@@ -626,7 +564,7 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       [BATCH_NORM_GRAD, batchNormGrad],
       ['Sum', leadingReduction('Sum')],
       ['Mean', leadingReduction('Mean')],
-      ['BatchMatMul', matMul('BatchMatMul')],
+      ['BatchMatMul', batchMatMul],
       ['_FusedMatMul', matMul('_FusedMatMul')],
       ['Conv2D', conv2D('Conv2D')],
       ['FusedConv2D', conv2D('FusedConv2D')],

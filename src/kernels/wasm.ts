@@ -12,11 +12,19 @@ import { RELU_GRAD, registerReluGradient, reluGradInto } from './relu-grad.js';
 import {
   CAUSAL_SOFTMAX,
   CAUSAL_SOFTMAX_GRAD,
-  wasmCausalSoftmax,
-  wasmCausalSoftmaxGrad,
+  causalSoftmaxGradRows,
+  causalSoftmaxRows,
+  wasmCausalSoftmaxKernels,
 } from './causal-softmax.js';
 import { GELU, GELU_GRAD, wasmGelu, wasmGeluGrad } from './gelu.js';
-import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNorm, wasmLayerNormGrad } from './layer-norm.js';
+import {
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  layerNormGradRows,
+  layerNormRows,
+  wasmLayerNormKernels,
+} from './layer-norm.js';
+import { markTransposingMatMul } from './matmul.js';
 import { replaceKernels } from './replace.js';
 import {
   SPATIAL_MEAN,
@@ -489,6 +497,29 @@ function slice(args: KernelArgs): TensorInfo {
 }
 
 /**
+ * Unpack (`tf.unstack`) as one of the Slices above per output. The stock kernel calls the stock
+ * Slice, which copies the whole input out of the heap for every output: unstacking an LSTM's 35
+ * time steps copied the whole sequence 35 times (44 ms for [20, 35, 512]).
+ */
+function unpack(args: KernelArgs): TensorInfo[] {
+  const { value } = args.inputs as { value: TensorInfo };
+  if (value.dtype === 'string') {
+    return callKernel(stockKernel('Unpack'), args) as unknown as TensorInfo[];
+  }
+  const rank = value.shape.length;
+  const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, value.shape)[0]!;
+  const outShape = value.shape.filter((_, a) => a !== axis);
+  const begin = new Array<number>(rank).fill(0);
+  const size = [...value.shape];
+  size[axis] = 1;
+  return Array.from({ length: value.shape[axis]! }, (_, i) => {
+    begin[axis] = i;
+    const part = slice({ inputs: { x: value }, backend: args.backend, attrs: { begin, size } });
+    return { dataId: part.dataId, dtype: part.dtype, shape: outShape };
+  });
+}
+
+/**
  * Max-pool gradient: each output cell's gradient goes to the first maximum of its window (as the
  * cpu backend and TensorFlow pick it), with the channel loop innermost so reads stay contiguous.
  * The stock wasm kernel took as long as both convolution gradients together in a small CNN.
@@ -578,18 +609,22 @@ let registered = false;
  * `Conv2DBackpropInput` (im2col + XNNPACK, 2–8× faster than the stock direct loop),
  * `UnsortedSegmentSum`, `Tile` and `MaxPoolGrad` (the stock ones were 3–90× slower), an
  * `Identity` that shares its input's buffer instead of copying it, a `Slice` that reads its input
- * in place, the kernels of the fused ops (relu's gradient, layer norm, causal softmax, GELU, the
- * ResNet shortcut, global average pooling), and
+ * in place (and an `Unpack` made of it), the kernels of the fused ops (relu's gradient, layer norm,
+ * causal softmax, GELU, the ResNet shortcut, global average pooling), and
  * transpose-first wrappers around `BatchMatMul` and `_FusedMatMul`; with the native addon loaded,
  * native matmul and convolution kernels on top (see wasm-native.ts). Idempotent. Call it after importing `@tensorflow/tfjs-backend-wasm`, before or
  * after `tf.setBackend('wasm')`.
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
-  for (const name of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Identity', 'Slice'])
+  for (const name of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Identity', 'Slice', 'Unpack'])
     stock.set(name, stockKernel(name));
+  const batchMatMul = matMulWrapper('BatchMatMul');
+  markTransposingMatMul(batchMatMul);
+  const layerNorm = wasmLayerNormKernels(layerNormRows, layerNormGradRows);
+  const causalSoftmax = wasmCausalSoftmaxKernels(causalSoftmaxRows, causalSoftmaxGradRows);
   const own: [string, (args: KernelArgs) => TensorInfo][] = [
-    ['BatchMatMul', matMulWrapper('BatchMatMul')],
+    ['BatchMatMul', batchMatMul],
     ['_FusedMatMul', matMulWrapper('_FusedMatMul')],
     ['Conv2DBackpropFilter', conv2DBackpropFilter],
     ['Conv2DBackpropInput', conv2DBackpropInput],
@@ -598,11 +633,12 @@ export function registerWasmTrainingKernels(): void {
     ['MaxPoolGrad', maxPoolGrad],
     ['Identity', identity],
     ['Slice', slice],
+    ['Unpack', unpack as unknown as (args: KernelArgs) => TensorInfo],
     [RELU_GRAD, reluGrad],
-    [LAYER_NORM, wasmLayerNorm],
-    [LAYER_NORM_GRAD, wasmLayerNormGrad],
-    [CAUSAL_SOFTMAX, wasmCausalSoftmax],
-    [CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxGrad],
+    [LAYER_NORM, layerNorm.forward],
+    [LAYER_NORM_GRAD, layerNorm.gradient],
+    [CAUSAL_SOFTMAX, causalSoftmax.forward],
+    [CAUSAL_SOFTMAX_GRAD, causalSoftmax.gradient],
     [GELU, wasmGelu],
     [GELU_GRAD, wasmGeluGrad],
     [SUBSAMPLE_PAD, wasmSubsamplePad],

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { spatialMean } from '../kernels/global-pool.js';
 import { subsamplePad } from '../kernels/shortcut.js';
+import { matMulTransposedB } from '../kernels/matmul.js';
 
 type LayerInstance = tf.layers.Layer;
 
@@ -99,8 +100,7 @@ export class TiedOutputProjection extends tf.layers.Layer {
         );
       }
       const flat = tf.reshape(x, [-1, hidden]);
-      // An explicit transpose keeps the forward matmul on wasm's fast (XNNPACK) path.
-      let y = tf.matMul(flat, tf.transpose(e));
+      let y = matMulTransposedB(flat, e);
       if (this.bias !== undefined) y = tf.add(y, this.bias.read());
       return tf.reshape(y, [...x.shape.slice(0, -1), this.units]);
     });

@@ -3,6 +3,7 @@ import { causalSoftmax } from '../kernels/causal-softmax.js';
 import { fusedDense } from '../kernels/dense.js';
 import { fusedGelu } from '../kernels/gelu.js';
 import { fusedLayerNorm } from '../kernels/layer-norm.js';
+import { matMulTransposedB } from '../kernels/matmul.js';
 import { SeededDropout } from './dropout.js';
 
 /** PyTorch's `nn.LayerNorm` default (tfjs-layers' layerNormalization defaults to 1e-3). */
@@ -225,8 +226,7 @@ export class TransformerBlock extends tf.layers.Layer {
         tf.Tensor4D,
         tf.Tensor4D,
       ];
-      // An explicit transpose keeps the product on wasm's fast path (PERF-NOTES: transposeB does not).
-      const scores = tf.matMul(q, tf.transpose(k, [0, 1, 3, 2]));
+      const scores = matMulTransposedB(q, k);
       const scale = 1 / Math.sqrt(hd);
       const attention =
         causalSoftmax(scores, scale) ?? tf.softmax(tf.add(tf.mul(scores, scale), causalMask(t)));

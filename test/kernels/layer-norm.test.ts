@@ -102,39 +102,56 @@ describe('fused layer norm', () => {
     y.dispose();
   });
 
-  // The addon's loops are the JS ones in C++ with no exp: the same double operations in the same
-  // order, so the same bits (the parameter gradients are summed in row order on any thread count).
-  it.skipIf(nativeKernels() === null)(
-    'native loops: the JS loops bit for bit (no addon: skipped)',
-    () => {
-      const native = nativeKernels()!;
-      const [rows, cols] = [517, 96];
-      const x = randomValues(rows * cols, 21).map((v) => 5 * v + 1);
-      x[7] = NaN;
-      const gamma = randomValues(cols, 22);
-      const beta = randomValues(cols, 23);
-      const dy = randomValues(rows * cols, 24);
-      const forward = () => [rows * cols, rows, rows].map((n) => new Float32Array(n));
-      const [jsY, jsMean, jsRstd] = forward();
-      const [nY, nMean, nRstd] = forward();
-      layerNormRows(x, gamma, beta, jsY!, jsMean!, jsRstd!, rows, cols, EPS);
-      native.layerNormForward(x, gamma, beta, nY!, nMean!, nRstd!, rows, cols, EPS);
-      const backward = () => [rows * cols, cols, cols].map((n) => new Float32Array(n));
-      const [jsDx, jsDg, jsDb] = backward();
-      const [nDx, nDg, nDb] = backward();
-      layerNormGradRows(dy, x, gamma, jsMean!, jsRstd!, jsDx!, jsDg!, jsDb!, rows, cols);
-      native.layerNormBackward(dy, x, gamma, jsMean!, jsRstd!, nDx!, nDg!, nDb!, rows, cols);
-      for (const [a, b] of [
-        [nY, jsY],
-        [nMean, jsMean],
-        [nRstd, jsRstd],
-        [nDx, jsDx],
-        [nDg, jsDg],
-        [nDb, jsDb],
-      ]) {
-        expect(a).toEqual(b);
+  // The addon's loops (which the wasm kernels run when it loads) are the JS ones in C++: the same
+  // double operations in the same order, so the same float32 values for any thread count (rows
+  // split across threads; dgamma and dbeta summed over the rows in order).
+  it.skipIf(nativeKernels() === null)('native loops: the JS loops, value for value', () => {
+    const native = nativeKernels()!;
+    // 1100 columns: two chunks of the column sums (512 each) and a partial one.
+    for (const [rows, cols] of [
+      [300, 128],
+      [7, 1100],
+      [1, 1],
+    ] as const) {
+      const n = rows * cols;
+      const x = randomValues(n, 21).map((v, i) => 4 * v + (i % cols === 0 ? 50 : 0));
+      const dy = randomValues(n, 22);
+      const gamma = randomValues(cols, 23);
+      const beta = randomValues(cols, 24);
+      const outputs = () => ({
+        y: new Float32Array(n),
+        mean: new Float32Array(rows),
+        rstd: new Float32Array(rows),
+        dx: new Float32Array(n),
+        dgamma: new Float32Array(cols),
+        dbeta: new Float32Array(cols),
+      });
+      const js = outputs();
+      layerNormRows(x, gamma, beta, js.y, js.mean, js.rstd, rows, cols, EPS);
+      layerNormGradRows(dy, x, gamma, js.mean, js.rstd, js.dx, js.dgamma, js.dbeta, rows, cols);
+      const threads = native.threads();
+      try {
+        for (const t of [1, 2]) {
+          native.setThreads(t);
+          const ours = outputs();
+          native.layerNorm(x, gamma, beta, ours.y, ours.mean, ours.rstd, rows, cols, EPS);
+          native.layerNormGrad(
+            dy,
+            x,
+            gamma,
+            ours.mean,
+            ours.rstd,
+            ours.dx,
+            ours.dgamma,
+            ours.dbeta,
+            rows,
+            cols,
+          );
+          expect(ours, `${rows}×${cols}, ${t} threads`).toEqual(js);
+        }
+      } finally {
+        native.setThreads(threads);
       }
-      expect(Number.isNaN(nY![7])).toBe(true);
-    },
-  );
+    }
+  });
 });

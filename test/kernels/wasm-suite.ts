@@ -109,6 +109,38 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
       },
     );
 
+    it.each([
+      { shape: [20, 35, 16], axis: 1 }, // an LSTM's time steps
+      { shape: [4, 3, 5], axis: 0 },
+      { shape: [4, 3, 5], axis: -1 },
+      { shape: [2, 3, 4, 5], axis: 2 },
+      { shape: [6], axis: 0 },
+      { shape: [3, 0, 2], axis: 0 }, // empty outputs
+    ])('Unpack matches cpu: shape $shape, axis $axis', async ({ shape, axis }) => {
+      const values = randomValues(
+        shape.reduce((a, b) => a * b),
+        shape.length + 60,
+      );
+      // Every output, in order, each with its own shape: stacked again along a new first axis.
+      const restacked = (x: tf.Tensor) =>
+        tf.concat(
+          tf.unstack(x, axis).map((p) => tf.reshape(p, [1, ...p.shape])),
+          0,
+        );
+      await compare(() => restacked(tf.tensor(values, shape)), 0);
+      await compare(
+        () =>
+          restacked(
+            tf.tensor(
+              Int32Array.from(values, (v) => Math.round(v * 100)),
+              shape,
+              'int32',
+            ),
+          ),
+        0,
+      );
+    });
+
     it('Identity shares its input buffer; either tensor outlives the other', async () => {
       await tf.setBackend('wasm');
       const before = tf.memory().numBytes;
@@ -385,9 +417,11 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
           await compare(() => tf.mean(tf.tensor(xv, shape), axes, keepDims));
         }
       }
-      // Wide rows (cols ≥ 2 blocks of 16 over many rows) and negative axes.
+      // Wide rows (cols over two chunks of 1024 columns, the last one partial; rows not a
+      // multiple of 4) and negative axes.
       const wide = randomValues(200 * 130, 94);
       await compare(() => tf.sum(tf.tensor(wide, [200, 130]), 0));
+      await compare(() => tf.sum(tf.tensor(wide.subarray(0, 11 * 2100), [11, 2100]), 0));
       await compare(() => tf.mean(tf.tensor(wide, [20, 10, 130]), [-3, -2]));
       await compare(() => tf.sum(tf.tensor(new Int32Array(12).fill(3), [3, 4], 'int32'), 0));
     });

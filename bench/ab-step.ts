@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { registerAccelerator, type NativeKernels } from '../src/accelerator.js';
 import { describeBackend, selectBackend } from '../src/kernels/backend.js';
 import { AdamW } from '../src/optimizers/index.js';
-import { STEP_MODELS, stepModel, stepSetup } from './steps.js';
+import { pairedSteps, STEP_MODELS, stepModel, stepSetup } from './steps.js';
 
 const [oldFile, newFile, modelName = 'resnet', pairsText = '30'] = process.argv.slice(2);
 if (oldFile === undefined || newFile === undefined) {
@@ -39,7 +39,7 @@ await selectBackend('wasm');
 const which = stepModel(modelName, 'ab-step');
 const { loss, variables } = stepSetup(which);
 const optimizer = new AdamW({ learningRate: 1e-3, predictionSteps: 1 });
-const step = (build: number): number => {
+const step = (build: 0 | 1): number => {
   current = builds[build]!;
   const t0 = performance.now();
   const l = optimizer.minimize(loss, true, variables)!;
@@ -47,20 +47,10 @@ const step = (build: number): number => {
   l.dispose();
   return performance.now() - t0;
 };
-for (let i = 0; i < 3; i++) [0, 1].forEach(step);
-const times: [number[], number[]] = [[], []];
-const ratios: number[] = [];
-for (let i = 0; i < Number(pairsText); i++) {
-  const order = i % 2 === 0 ? [0, 1] : [1, 0];
-  const t: number[] = [];
-  for (const b of order) t[b] = step(b);
-  times[0].push(t[0]!);
-  times[1].push(t[1]!);
-  ratios.push(t[1]! / t[0]!);
-}
-const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1]!;
-console.log(`${which} on ${describeBackend()}, ${ratios.length} pairs`);
+const result = pairedSteps(step, Number(pairsText));
+console.log(`${which} on ${describeBackend()}, ${pairsText} pairs`);
 console.log(
-  `old ${median(times[0]).toFixed(1)} ms, new ${median(times[1]).toFixed(1)} ms; ` +
-    `new/old time, median of pairs ${median(ratios).toFixed(3)}`,
+  `old ${result.median[0].toFixed(1)} ms, new ${result.median[1].toFixed(1)} ms; ` +
+    `new/old time, median of pairs ${result.ratio.toFixed(3)} ` +
+    `(quartiles ${result.quartiles[0].toFixed(3)}–${result.quartiles[1].toFixed(3)})`,
 );

@@ -87,3 +87,31 @@ export function stepSetup(which: StepModel): { loss: () => tf.Scalar; variables:
     loss: () => classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, 10),
   };
 }
+
+/**
+ * A paired, interleaved A/B: `pairs` times one step of each side (`step(0)`, `step(1)`), which
+ * goes first alternating, after 3 warm-up pairs, so that drift and load from other processes fall
+ * on both alike. Returns each side's median step and the median and quartiles of the per-pair
+ * ratios side 1 / side 0.
+ */
+export function pairedSteps(
+  step: (side: 0 | 1) => number,
+  pairs: number,
+): { median: [number, number]; ratio: number; quartiles: [number, number] } {
+  for (let i = 0; i < 3; i++) [0, 1].forEach((side) => step(side as 0 | 1));
+  const times: [number[], number[]] = [[], []];
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    const t: number[] = [];
+    for (const side of i % 2 === 0 ? [0, 1] : [1, 0]) t[side] = step(side as 0 | 1);
+    times[0].push(t[0]!);
+    times[1].push(t[1]!);
+    ratios.push(t[1]! / t[0]!);
+  }
+  const at = (v: number[], q: number) => [...v].sort((a, b) => a - b)[Math.floor(q * v.length)]!;
+  return {
+    median: [at(times[0], 0.5), at(times[1], 0.5)],
+    ratio: at(ratios, 0.5),
+    quartiles: [at(ratios, 0.25), at(ratios, 0.75)],
+  };
+}

@@ -20,7 +20,8 @@
         "native/reduce.cc",
         "native/relu.cc",
         "native/shortcut.cc",
-        "native/stream.cc"
+        "native/stream.cc",
+        "native/winograd.cc"
       ],
       "cflags_cc": [
         "-std=c++17",

@@ -7,6 +7,7 @@
 #include "direct_conv.h"
 #include "gemm.h"
 #include "pool.h"
+#include "winograd.h"
 
 namespace wp {
 namespace {
@@ -121,7 +122,7 @@ void col2im(const float* cols, float* dx, const ConvDims& d, int b0, int b1) {
 void conv2d_forward(const float* x, const float* w, float* y, const ConvDims& d) {
   const std::size_t K = patch_size(d);
   const std::size_t per_item = rows_per_item(d);
-  if (direct_conv(x, w, y, d)) return;
+  if (winograd_conv(x, w, y, d) || direct_conv(x, w, y, d)) return;
   if (is_pointwise(d)) {
     const int rows = static_cast<int>(d.batch * per_item);
     gemm(false, false, rows, d.out_c, static_cast<int>(K),
@@ -144,7 +145,9 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
     std::fill(dw, dw + K * d.out_c, 0.0f);
     return;
   }
-  if (direct_conv_backprop_filter(x, dy, dw, d)) return;
+  if (winograd_backprop_filter(x, dy, dw, d) || direct_conv_backprop_filter(x, dy, dw, d)) {
+    return;
+  }
   if (is_pointwise(d)) {
     const int rows = static_cast<int>(d.batch * per_item);
     gemm(true, false, static_cast<int>(K), d.out_c, rows,
@@ -183,7 +186,9 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
   const std::size_t K = patch_size(d);
   const std::size_t per_item = rows_per_item(d);
   const std::size_t image = static_cast<std::size_t>(d.in_h) * d.in_w * d.in_c;
-  if (direct_conv_backprop_input(dy, w, dx, d)) return;
+  if (winograd_backprop_input(dy, w, dx, d) || direct_conv_backprop_input(dy, w, dx, d)) {
+    return;
+  }
   if (is_pointwise(d)) {
     const int rows = static_cast<int>(d.batch * per_item);
     if (rows > 0) {

@@ -1,5 +1,7 @@
-// 2-D convolution (NHWC input, HWIO filter) and its two gradients as im2col / col2im around
-// sgemm, over cache-sized chunks of the batch that the pool's threads take whole.
+// 2-D convolution (NHWC input, HWIO filter) and its two gradients. Each entry point chooses its
+// path here, in conv.cc: Winograd (winograd.h) for 3×3 stride-1 filters with many channels, the
+// direct kernels (direct_conv.h) for few, a plain sgemm for 1×1, else im2col / col2im around
+// sgemm over cache-sized chunks of the batch that the pool's threads take whole.
 #pragma once
 #include <cstddef>
 

@@ -315,6 +315,72 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
       expectClose(gotX.values, dX);
     });
 
+    it.each([
+      // Odd sizes: the last row and column of 2×2 output blocks are cut off.
+      { x: [2, 9, 11, 32], o: 64, pad: [1, 1, 1, 1] },
+      // 'valid' (the input gradient then pads dy by 2), output channels not a multiple of 8.
+      { x: [3, 8, 7, 40], o: 52, pad: [0, 0, 0, 0] },
+      // Uneven explicit padding (top 2, bottom 0, left 0, right 1), 33 input channels.
+      { x: [2, 6, 9, 33], o: 64, pad: [2, 0, 0, 1] },
+      // 32 → 32: only the filter gradient takes Winograd; the direct kernels do the rest.
+      { x: [2, 10, 10, 32], o: 32, pad: [1, 1, 1, 1] },
+      // 1,024 tiles: several chunks, spread over the threads.
+      { x: [4, 32, 32, 32], o: 64, pad: [1, 1, 1, 1] },
+    ])(
+      '3×3 stride-1 conv2d and its gradients (Winograd F(2×2, 3×3) with the addon) within 1e-5 of float64: x $x → $o channels, pad $pad',
+      async ({ x, o, pad }) => {
+        // Worst error against float64, relative to the largest output, measured on these shapes:
+        // 5.3e-7 with the addon (native/winograd.cc), 2.2e-6 with XNNPACK alone. A wrong sign in
+        // one transform gives errors of order 1.
+        const [B, H, W, C] = x as [number, number, number, number];
+        const [top, bottom, left, right] = pad as [number, number, number, number];
+        const OH = H + top + bottom - 2;
+        const OW = W + left + right - 2;
+        const xv = randomValues(B * H * W * C, 81);
+        const fv = randomValues(9 * C * o, 82);
+        const dyv = randomValues(B * OH * OW * o, 83);
+        const y = new Float64Array(B * OH * OW * o);
+        const dW = new Float64Array(9 * C * o);
+        const dX = new Float64Array(B * H * W * C);
+        for (let b = 0; b < B; b++)
+          for (let oh = 0; oh < OH; oh++)
+            for (let ow = 0; ow < OW; ow++)
+              for (let i = 0; i < 3; i++)
+                for (let j = 0; j < 3; j++) {
+                  const ih = oh + i - top;
+                  const iw = ow + j - left;
+                  if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  const xo = ((b * H + ih) * W + iw) * C;
+                  const yo = ((b * OH + oh) * OW + ow) * o;
+                  for (let c = 0; c < C; c++)
+                    for (let k = 0; k < o; k++) {
+                      const w = ((i * 3 + j) * C + c) * o + k;
+                      y[yo + k]! += xv[xo + c]! * fv[w]!;
+                      dW[w]! += xv[xo + c]! * dyv[yo + k]!;
+                      dX[xo + c]! += fv[w]! * dyv[yo + k]!;
+                    }
+                }
+        const padding = [[0, 0], [top, bottom], [left, right], [0, 0]] as Pad;
+        const conv = (a: tf.Tensor, b: tf.Tensor) =>
+          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, padding as 'same');
+        const got = await runOn('wasm', () => {
+          const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            conv(a, b).mul(tf.tensor(dyv, [B, OH, OW, o])).sum(),
+          )([tf.tensor4d(xv, [B, H, W, C]), tf.tensor4d(fv, [3, 3, C, o])]);
+          return tf.concat([
+            conv(tf.tensor4d(xv, [B, H, W, C]), tf.tensor4d(fv, [3, 3, C, o])).flatten(),
+            gx!.flatten(),
+            gw!.flatten(),
+          ]);
+        });
+        const n1 = y.length;
+        const n2 = n1 + dX.length;
+        expectClose(got.values.subarray(0, n1), y, 1e-5);
+        expectClose(got.values.subarray(n1, n2), dX, 1e-5);
+        expectClose(got.values.subarray(n2), dW, 1e-5);
+      },
+    );
+
     it('conv2d and its gradients give the same bits when run again (ResNet-like shapes)', async () => {
       // 16 channels at 14×14, batch 9: the native direct kernels (forward, input and filter
       // gradients) with the batch split over the threads; each run must repeat the last exactly.

@@ -322,16 +322,16 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
       { x: [3, 8, 7, 40], o: 52, pad: [0, 0, 0, 0] },
       // Uneven explicit padding (top 2, bottom 0, left 0, right 1), 33 input channels.
       { x: [2, 6, 9, 33], o: 64, pad: [2, 0, 0, 1] },
-      // 32 → 32: only the filter gradient takes Winograd; the direct kernels do the rest.
+      // 32 → 32 channels, the fewest that take Winograd.
       { x: [2, 10, 10, 32], o: 32, pad: [1, 1, 1, 1] },
       // 1,024 tiles: several chunks, spread over the threads.
       { x: [4, 32, 32, 32], o: 64, pad: [1, 1, 1, 1] },
     ])(
-      '3×3 stride-1 conv2d and its gradients (Winograd F(2×2, 3×3) with the addon) within 1e-5 of float64: x $x → $o channels, pad $pad',
+      '3×3 stride-1 conv2d and its gradients (Winograd F(4×4, 3×3) with the addon) within 3e-5 of float64: x $x → $o channels, pad $pad',
       async ({ x, o, pad }) => {
         // Worst error against float64, relative to the largest output, measured on these shapes:
-        // 5.3e-7 with the addon (native/winograd.cc), 2.2e-6 with XNNPACK alone. A wrong sign in
-        // one transform gives errors of order 1.
+        // 5.7e-6 with the addon (native/winograd.cc; im2col + sgemm gave 5e-7), 2.2e-6 with
+        // XNNPACK alone. A wrong sign in one transform gives errors of order 1.
         const [B, H, W, C] = x as [number, number, number, number];
         const [top, bottom, left, right] = pad as [number, number, number, number];
         const OH = H + top + bottom - 2;
@@ -375,9 +375,9 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
         });
         const n1 = y.length;
         const n2 = n1 + dX.length;
-        expectClose(got.values.subarray(0, n1), y, 1e-5);
-        expectClose(got.values.subarray(n1, n2), dX, 1e-5);
-        expectClose(got.values.subarray(n2), dW, 1e-5);
+        expectClose(got.values.subarray(0, n1), y, 3e-5);
+        expectClose(got.values.subarray(n1, n2), dX, 3e-5);
+        expectClose(got.values.subarray(n2), dW, 3e-5);
       },
     );
 

@@ -342,34 +342,19 @@ std::size_t Output(const wp::ConvDims& d) {
   return static_cast<std::size_t>(d.batch) * d.out_h * d.out_w * d.out_c;
 }
 
-// conv2dForward(x, w, y, ...dims): the 15 integers of ConvDims, in declaration order.
-void Conv2dForward(Args& args) {
+// conv2dForward(x, w, y, ...dims), conv2dBackpropFilter(x, dy, dw, ...dims) and
+// conv2dBackpropInput(dy, w, dx, ...dims): `dims` are the 15 integers of ConvDims in declaration
+// order, which give the three arrays' sizes.
+template <std::size_t (*Size0)(const wp::ConvDims&), std::size_t (*Size1)(const wp::ConvDims&),
+          std::size_t (*Size2)(const wp::ConvDims&),
+          void (*Kernel)(const float*, const float*, float*, const wp::ConvDims&)>
+void Conv(Args& args) {
   const auto d = args.Ints<wp::ConvDims>(3);
   if (args.failed) return;
-  float* x = args.Floats(0, Image(d));
-  float* w = args.Floats(1, Filter(d));
-  float* y = args.Floats(2, Output(d));
-  if (!args.failed) wp::conv2d_forward(x, w, y, d);
-}
-
-// conv2dBackpropFilter(x, dy, dw, ...dims)
-void Conv2dBackpropFilter(Args& args) {
-  const auto d = args.Ints<wp::ConvDims>(3);
-  if (args.failed) return;
-  float* x = args.Floats(0, Image(d));
-  float* dy = args.Floats(1, Output(d));
-  float* dw = args.Floats(2, Filter(d));
-  if (!args.failed) wp::conv2d_backprop_filter(x, dy, dw, d);
-}
-
-// conv2dBackpropInput(dy, w, dx, ...dims)
-void Conv2dBackpropInput(Args& args) {
-  const auto d = args.Ints<wp::ConvDims>(3);
-  if (args.failed) return;
-  float* dy = args.Floats(0, Output(d));
-  float* w = args.Floats(1, Filter(d));
-  float* dx = args.Floats(2, Image(d));
-  if (!args.failed) wp::conv2d_backprop_input(dy, w, dx, d);
+  const float* in0 = args.Floats(0, Size0(d));
+  const float* in1 = args.Floats(1, Size1(d));
+  float* out = args.Floats(2, Size2(d));
+  if (!args.failed) Kernel(in0, in1, out, d);
 }
 
 // matMul(a, b, c, batchA, batchB, m, n, k, transposeA, transposeB): c has max(batchA, batchB)
@@ -658,9 +643,11 @@ NAPI_MODULE_INIT() {
       Function("lionUpdate", Entry<LionUpdate>),
       Function("lionPredict", Entry<LionPredict>),
       Function("sumOfSquares", Entry<SumOfSquares>),
-      Function("conv2dForward", Entry<Conv2dForward>),
-      Function("conv2dBackpropFilter", Entry<Conv2dBackpropFilter>),
-      Function("conv2dBackpropInput", Entry<Conv2dBackpropInput>),
+      Function("conv2dForward", Entry<Conv<Image, Filter, Output, wp::conv2d_forward>>),
+      Function("conv2dBackpropFilter",
+               Entry<Conv<Image, Output, Filter, wp::conv2d_backprop_filter>>),
+      Function("conv2dBackpropInput",
+               Entry<Conv<Output, Filter, Image, wp::conv2d_backprop_input>>),
       Function("matMul", Entry<MatMul>),
       Function("biasActivation", Entry<BiasActivation>),
       Function("batchNormForward", Entry<BatchNormForward>),

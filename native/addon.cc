@@ -33,6 +33,17 @@ namespace {
 
 constexpr std::size_t kMaxArgs = 24;
 
+// Converts to Field and to no other type, so that a struct's field of another type cannot be
+// initialised from it (not even by a narrowing conversion, which GCC only warns about).
+template <typename Field>
+struct Only {
+  Field value;
+  template <typename U, typename = std::enable_if_t<std::is_same_v<U, Field>>>
+  operator U() const {
+    return value;
+  }
+};
+
 // The call's arguments. The first bad one throws a TypeError naming its position; after that
 // every getter returns a dummy and `failed` stays true, so a body reads all it needs and then
 // calls its kernel only `if (!args.failed)`.
@@ -127,7 +138,7 @@ struct Args {
 
   // A struct of only doubles (only ints), its fields from the arguments first, first + 1, … in
   // declaration order, each read by Number (Int). A struct with a field of another type does not
-  // compile: its field count is taken from its size, and the braces reject a narrowing.
+  // compile: the field count is taken from its size, and Only<Field> initialises no other type.
   template <typename T>
   T Numbers(std::size_t first) {
     return Fields<T, double>(first, [this](std::size_t i) { return Number(i); });
@@ -161,7 +172,7 @@ struct Args {
     static_assert(std::is_aggregate_v<T> && sizeof(T) % sizeof(Field) == 0);
     std::array<Field, sizeof(T) / sizeof(Field)> fields{};
     for (std::size_t k = 0; k < fields.size(); k++) fields[k] = read(first + k);
-    return std::apply([](auto... field) { return T{field...}; }, fields);
+    return std::apply([](auto... field) { return T{Only<Field>{field}...}; }, fields);
   }
 };
 

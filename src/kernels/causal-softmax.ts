@@ -10,7 +10,7 @@
  * in float64. Gradient: dx[i, j] = c·y[i, j]·(dy[i, j] − Σ_k dy[i, k]·y[i, k]), 0 above the diagonal.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
+import { heapFloats, type BackendWasmLike, type KernelPair, type TensorInfo } from './types.js';
 
 export const CAUSAL_SOFTMAX = 'WeightPredictionCausalSoftmax';
 export const CAUSAL_SOFTMAX_GRAD = 'WeightPredictionCausalSoftmaxGrad';
@@ -81,7 +81,7 @@ export type CausalSoftmaxGradRows = typeof causalSoftmaxGradRows;
 export function wasmCausalSoftmaxKernels(
   forward: CausalSoftmaxRows,
   gradient: CausalSoftmaxGradRows,
-): { forward: (args: KernelArgs) => TensorInfo; gradient: (args: KernelArgs) => TensorInfo } {
+): KernelPair {
   return {
     forward: (args) => {
       const { x } = args.inputs as Record<string, TensorInfo>;
@@ -89,7 +89,7 @@ export function wasmCausalSoftmaxKernels(
       const backend = args.backend as BackendWasmLike;
       const y = backend.makeOutput(x!.shape, 'float32');
       const { matrices, t } = causalMatrices(x!.shape);
-      const heap = (info: TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
+      const heap = (info: TensorInfo) => heapFloats(backend, info);
       forward(heap(x!), heap(y), matrices, t, scale);
       return y;
     },
@@ -99,7 +99,7 @@ export function wasmCausalSoftmaxKernels(
       const backend = args.backend as BackendWasmLike;
       const dx = backend.makeOutput(y!.shape, 'float32');
       const { matrices, t } = causalMatrices(y!.shape);
-      const heap = (info: TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
+      const heap = (info: TensorInfo) => heapFloats(backend, info);
       gradient(heap(dy!), heap(y!), heap(dx), matrices, t, scale);
       return dx;
     },

@@ -9,7 +9,7 @@
  * derivative Φ(x) + x·φ(x), as TF.js's Erf gradient (2/√π·e^(−x²)) makes the stock one.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
+import { heapFloats, type BackendWasmLike, type KernelPair, type TensorInfo } from './types.js';
 
 export const GELU = 'WeightPredictionGelu';
 export const GELU_GRAD = 'WeightPredictionGeluGrad';
@@ -46,27 +46,30 @@ export function geluGradValues(dy: Float32Array, x: Float32Array, dx: Float32Arr
   }
 }
 
-export function wasmGelu(args: KernelArgs): TensorInfo {
-  const { x } = args.inputs as Record<string, TensorInfo>;
-  const backend = args.backend as BackendWasmLike;
-  const y = backend.makeOutput(x!.shape, 'float32');
-  geluValues(
-    backend.typedArrayFromHeap(x!) as Float32Array,
-    backend.typedArrayFromHeap(y) as Float32Array,
-  );
-  return y;
-}
-
-export function wasmGeluGrad(args: KernelArgs): TensorInfo {
-  const { dy, x } = args.inputs as Record<string, TensorInfo>;
-  const backend = args.backend as BackendWasmLike;
-  const dx = backend.makeOutput(x!.shape, 'float32');
-  geluGradValues(
-    backend.typedArrayFromHeap(dy!) as Float32Array,
-    backend.typedArrayFromHeap(x!) as Float32Array,
-    backend.typedArrayFromHeap(dx) as Float32Array,
-  );
-  return dx;
+/**
+ * The wasm kernels on the tensors' heap memory, running the given loops: the JS ones above, or
+ * the addon's (wasm-native.ts).
+ */
+export function wasmGeluKernels(
+  forward: typeof geluValues,
+  gradient: typeof geluGradValues,
+): KernelPair {
+  return {
+    forward: (args) => {
+      const { x } = args.inputs as Record<string, TensorInfo>;
+      const backend = args.backend as BackendWasmLike;
+      const y = backend.makeOutput(x!.shape, 'float32');
+      forward(heapFloats(backend, x!), heapFloats(backend, y));
+      return y;
+    },
+    gradient: (args) => {
+      const { dy, x } = args.inputs as Record<string, TensorInfo>;
+      const backend = args.backend as BackendWasmLike;
+      const dx = backend.makeOutput(x!.shape, 'float32');
+      gradient(heapFloats(backend, dy!), heapFloats(backend, x!), heapFloats(backend, dx));
+      return dx;
+    },
+  };
 }
 
 /** GELU of float32 x as one op; null when the backend lacks the kernels (use the stock ops). */

@@ -5,7 +5,7 @@
  * tensor of ones on the JS heap, multiplies and divides: three passes where one does.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
+import { heapFloats, type BackendWasmLike, type KernelPair, type TensorInfo } from './types.js';
 
 export const SPATIAL_MEAN = 'WeightPredictionSpatialMean';
 export const SPATIAL_MEAN_GRAD = 'WeightPredictionSpatialMeanGrad';
@@ -40,25 +40,31 @@ export function spatialMeanGradInto(
   }
 }
 
-function heap(backend: BackendWasmLike, t: TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
-
-export function wasmSpatialMean(args: KernelArgs): TensorInfo {
-  const { x } = args.inputs as Record<string, TensorInfo>;
-  const backend = args.backend as BackendWasmLike;
-  const [b, , , c] = x!.shape as [number, number, number, number];
-  const y = backend.makeOutput([b, c], 'float32');
-  spatialMeanInto(heap(backend, x!), heap(backend, y), x!.shape);
-  return y;
-}
-
-export function wasmSpatialMeanGrad(args: KernelArgs): TensorInfo {
-  const { dy, x } = args.inputs as Record<string, TensorInfo>;
-  const backend = args.backend as BackendWasmLike;
-  const dx = backend.makeOutput(x!.shape, 'float32');
-  spatialMeanGradInto(heap(backend, dy!), heap(backend, dx), x!.shape);
-  return dx;
+/**
+ * The wasm kernels on the tensors' heap memory, running the given loops: the JS ones above, or
+ * the addon's (wasm-native.ts).
+ */
+export function wasmSpatialMeanKernels(
+  forward: typeof spatialMeanInto,
+  gradient: typeof spatialMeanGradInto,
+): KernelPair {
+  return {
+    forward: (args) => {
+      const { x } = args.inputs as Record<string, TensorInfo>;
+      const backend = args.backend as BackendWasmLike;
+      const [b, , , c] = x!.shape as [number, number, number, number];
+      const y = backend.makeOutput([b, c], 'float32');
+      forward(heapFloats(backend, x!), heapFloats(backend, y), x!.shape);
+      return y;
+    },
+    gradient: (args) => {
+      const { dy, x } = args.inputs as Record<string, TensorInfo>;
+      const backend = args.backend as BackendWasmLike;
+      const dx = backend.makeOutput(x!.shape, 'float32');
+      gradient(heapFloats(backend, dy!), heapFloats(backend, dx), x!.shape);
+      return dx;
+    },
+  };
 }
 
 let gradientRegistered = false;

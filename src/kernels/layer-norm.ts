@@ -11,7 +11,7 @@
  * dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), dgamma = Σ_rows dy·x̂, dbeta = Σ_rows dy.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
+import { heapFloats, type BackendWasmLike, type KernelPair, type TensorInfo } from './types.js';
 
 export const LAYER_NORM = 'WeightPredictionLayerNorm';
 export const LAYER_NORM_GRAD = 'WeightPredictionLayerNormGrad';
@@ -97,7 +97,7 @@ export type LayerNormGradRows = typeof layerNormGradRows;
 export function wasmLayerNormKernels(
   forward: LayerNormRows,
   gradient: LayerNormGradRows,
-): { forward: (args: KernelArgs) => TensorInfo; gradient: (args: KernelArgs) => TensorInfo } {
+): KernelPair {
   return {
     forward: (args) => {
       const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
@@ -109,7 +109,7 @@ export function wasmLayerNormKernels(
       const mean = backend.makeOutput([rows], 'float32');
       const rstd = backend.makeOutput([rows], 'float32');
       // Views taken after every allocation: growing the wasm memory detaches earlier ones.
-      const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+      const heap = (t: TensorInfo) => heapFloats(backend, t);
       forward(
         heap(x!),
         heap(gamma!),
@@ -131,7 +131,7 @@ export function wasmLayerNormKernels(
       const dx = backend.makeOutput(x!.shape, 'float32');
       const dgamma = backend.makeOutput([cols], 'float32');
       const dbeta = backend.makeOutput([cols], 'float32');
-      const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+      const heap = (t: TensorInfo) => heapFloats(backend, t);
       gradient(
         heap(dy!),
         heap(x!),

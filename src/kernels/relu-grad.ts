@@ -7,6 +7,7 @@
  * step(x) = 1 for x > 0, NaN for NaN and 0 otherwise (so −0 for a negative dy where x ≤ 0).
  */
 import * as tf from '@tensorflow/tfjs';
+import { heapFloats, type BackendWasmLike, type Kernel, type TensorInfo } from './types.js';
 
 export const RELU_GRAD = 'WeightPredictionReluGrad';
 
@@ -16,6 +17,20 @@ export function reluGradInto(dy: Float32Array, x: Float32Array, dx: Float32Array
     const v = x[i]!;
     dx[i] = dy[i]! * (v > 0 ? 1 : v !== v ? v : 0);
   }
+}
+
+/**
+ * The wasm kernel on the tensors' heap memory, running the given loop: the JS one above, or the
+ * addon's (wasm-native.ts).
+ */
+export function wasmReluGrad(into: typeof reluGradInto): Kernel {
+  return (args) => {
+    const { dy, x } = args.inputs as Record<string, TensorInfo>;
+    const backend = args.backend as BackendWasmLike;
+    const dx = backend.makeOutput(x!.shape, 'float32');
+    into(heapFloats(backend, dy!), heapFloats(backend, x!), heapFloats(backend, dx));
+    return dx;
+  };
 }
 
 let registered = false;

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../errors.js';
-import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
+import { heapFloats, type BackendWasmLike, type KernelPair, type TensorInfo } from './types.js';
 
 export const SUBSAMPLE_PAD = 'WeightPredictionSubsamplePad';
 export const SUBSAMPLE_PAD_GRAD = 'WeightPredictionSubsamplePadGrad';
@@ -70,26 +70,32 @@ export function subsamplePadGradInto(
   }
 }
 
-function heap(backend: BackendWasmLike, t: TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
-
-export function wasmSubsamplePad(args: KernelArgs): TensorInfo {
-  const { x } = args.inputs as Record<string, TensorInfo>;
-  const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
-  const backend = args.backend as BackendWasmLike;
-  const y = backend.makeOutput(subsamplePadShape(x!.shape, strides, filters), 'float32');
-  subsamplePadInto(heap(backend, x!), heap(backend, y), x!.shape, strides, filters);
-  return y;
-}
-
-export function wasmSubsamplePadGrad(args: KernelArgs): TensorInfo {
-  const { dy, x } = args.inputs as Record<string, TensorInfo>;
-  const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
-  const backend = args.backend as BackendWasmLike;
-  const dx = backend.makeOutput(x!.shape, 'float32');
-  subsamplePadGradInto(heap(backend, dy!), heap(backend, dx), x!.shape, strides, filters);
-  return dx;
+/**
+ * The wasm kernels on the tensors' heap memory, running the given copy loops: the JS ones above,
+ * or the addon's (wasm-native.ts).
+ */
+export function wasmSubsamplePadKernels(
+  forward: typeof subsamplePadInto,
+  gradient: typeof subsamplePadGradInto,
+): KernelPair {
+  return {
+    forward: (args) => {
+      const { x } = args.inputs as Record<string, TensorInfo>;
+      const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
+      const backend = args.backend as BackendWasmLike;
+      const y = backend.makeOutput(subsamplePadShape(x!.shape, strides, filters), 'float32');
+      forward(heapFloats(backend, x!), heapFloats(backend, y), x!.shape, strides, filters);
+      return y;
+    },
+    gradient: (args) => {
+      const { dy, x } = args.inputs as Record<string, TensorInfo>;
+      const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
+      const backend = args.backend as BackendWasmLike;
+      const dx = backend.makeOutput(x!.shape, 'float32');
+      gradient(heapFloats(backend, dy!), heapFloats(backend, dx), x!.shape, strides, filters);
+      return dx;
+    },
+  };
 }
 
 let gradientRegistered = false;

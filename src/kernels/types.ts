@@ -16,6 +16,15 @@ export interface KernelArgs {
   attrs: Record<string, unknown>;
 }
 
+/** A kernel function, as registered on a backend. */
+export type Kernel = (args: KernelArgs) => TensorInfo;
+
+/** An op's kernel and its gradient's. */
+export interface KernelPair {
+  forward: Kernel;
+  gradient: Kernel;
+}
+
 /** `BackendWasm` from `@tensorflow/tfjs-backend-wasm` (dist/backend_wasm.d.ts). */
 export interface BackendWasmLike {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
@@ -28,4 +37,12 @@ export interface BackendWasmLike {
 export interface BackendCpuLike {
   data: { get(dataId: DataId): { values: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: TypedArray): TensorInfo;
+}
+
+/**
+ * A float32 tensor's memory on the wasm heap. Take views after making every output: growing the
+ * wasm memory detaches the earlier ones.
+ */
+export function heapFloats(backend: BackendWasmLike, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
 }

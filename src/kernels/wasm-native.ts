@@ -16,24 +16,23 @@ import {
 } from './batch-norm.js';
 import { CAUSAL_SOFTMAX, CAUSAL_SOFTMAX_GRAD, wasmCausalSoftmaxKernels } from './causal-softmax.js';
 import { LAYER_NORM, LAYER_NORM_GRAD, wasmLayerNormKernels } from './layer-norm.js';
-import { GELU, GELU_GRAD } from './gelu.js';
+import { GELU, GELU_GRAD, wasmGeluKernels } from './gelu.js';
 import { SPARSE_XENT, SPARSE_XENT_GRAD } from './cross-entropy.js';
 import { DENSE } from './dense.js';
 import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD } from './lstm.js';
 import { markTransposingMatMul } from './matmul.js';
-import { RELU_GRAD } from './relu-grad.js';
-import { SPATIAL_MEAN } from './global-pool.js';
-import {
-  SUBSAMPLE_PAD,
-  SUBSAMPLE_PAD_GRAD,
-  subsamplePadShape,
-  type SubsamplePadAttrs,
-} from './shortcut.js';
+import { RELU_GRAD, wasmReluGrad } from './relu-grad.js';
+import { SPATIAL_MEAN, spatialMeanGradInto, wasmSpatialMeanKernels } from './global-pool.js';
+import { SUBSAMPLE_PAD, SUBSAMPLE_PAD_GRAD, wasmSubsamplePadKernels } from './shortcut.js';
 import type { NativeKernels } from '../accelerator.js';
 import { replaceKernels } from './replace.js';
-import type { BackendWasmLike, KernelArgs, TensorInfo } from './types.js';
-
-type Kernel = (args: KernelArgs) => TensorInfo;
+import {
+  heapFloats as heap,
+  type BackendWasmLike,
+  type Kernel,
+  type KernelArgs,
+  type TensorInfo,
+} from './types.js';
 
 const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
 
@@ -102,8 +101,25 @@ function channelBias(bias: TensorInfo | undefined, channels: number): boolean {
 export function registerNativeWasmKernels(native: NativeKernels): void {
   const previous = new Map<string, Kernel>();
   const fallback = (name: string, args: KernelArgs): TensorInfo => previous.get(name)!(args);
-  const heap = (backend: BackendWasmLike, t: TensorInfo): Float32Array =>
-    backend.typedArrayFromHeap(t) as Float32Array;
+
+  /** Adds `bias` per channel (the last axis) and applies the activation, in place, if either. */
+  function biasActivation(
+    backend: BackendWasmLike,
+    y: Float32Array,
+    bias: TensorInfo | undefined,
+    channels: number,
+    act: number,
+  ): void {
+    if (bias !== undefined || act !== 0) {
+      native.biasActivation(
+        y,
+        bias ? heap(backend, bias) : null,
+        y.length / channels,
+        channels,
+        act,
+      );
+    }
+  }
 
   function matMul(name: string): Kernel {
     return (args) => {
@@ -151,9 +167,7 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
         transposeA,
         transposeB,
       );
-      if (bias !== undefined || act !== 0) {
-        native.biasActivation(c, bias ? heap(backend, bias) : null, c.length / n, n, act);
-      }
+      biasActivation(backend, c, bias, n, act);
       return out;
     };
   }
@@ -181,54 +195,46 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
       const out = backend.makeOutput(info.outShape, 'float32');
       const y = heap(backend, out);
       native.conv2dForward(heap(backend, x), heap(backend, filter), y, ...dims(info));
-      if (bias !== undefined || act !== 0) {
-        const channels = info.outChannels;
-        native.biasActivation(
-          y,
-          bias ? heap(backend, bias) : null,
-          y.length / channels,
-          channels,
-          act,
-        );
-      }
+      biasActivation(backend, y, bias, info.outChannels, act);
       return out;
     };
+  }
+
+  /**
+   * A convolution gradient from inputs p and q into a new tensor of `outShape` (an attribute of
+   * the kernel), or the kernel it replaced for what the addon does not cover.
+   */
+  function convGradient(
+    name: string,
+    args: KernelArgs,
+    info: tf.backend_util.Conv2DInfo | null,
+    [p, q]: [TensorInfo, TensorInfo],
+    outShape: number[],
+    run: NativeKernels['conv2dBackpropFilter'],
+  ): TensorInfo {
+    if (info === null || !allFloat32(p, q) || size(outShape) === 0) return fallback(name, args);
+    const backend = args.backend as BackendWasmLike;
+    const out = backend.makeOutput(outShape, 'float32');
+    run(heap(backend, p), heap(backend, q), heap(backend, out), ...dims(info));
+    return out;
   }
 
   const backpropFilter: Kernel = (args) => {
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
     const info = convInfo(x.shape, attrs.filterShape, attrs);
-    if (info === null || !allFloat32(x, dy) || size(attrs.filterShape) === 0) {
-      return fallback('Conv2DBackpropFilter', args);
-    }
-    const backend = args.backend as BackendWasmLike;
-    const out = backend.makeOutput(attrs.filterShape, 'float32');
-    native.conv2dBackpropFilter(
-      heap(backend, x),
-      heap(backend, dy),
-      heap(backend, out),
-      ...dims(info),
+    return convGradient('Conv2DBackpropFilter', args, info, [x, dy], attrs.filterShape, (...a) =>
+      native.conv2dBackpropFilter(...a),
     );
-    return out;
   };
 
   const backpropInput: Kernel = (args) => {
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
     const info = convInfo(attrs.inputShape, filter.shape, attrs);
-    if (info === null || !allFloat32(dy, filter) || size(attrs.inputShape) === 0) {
-      return fallback('Conv2DBackpropInput', args);
-    }
-    const backend = args.backend as BackendWasmLike;
-    const out = backend.makeOutput(attrs.inputShape, 'float32');
-    native.conv2dBackpropInput(
-      heap(backend, dy),
-      heap(backend, filter),
-      heap(backend, out),
-      ...dims(info),
+    return convGradient('Conv2DBackpropInput', args, info, [dy, filter], attrs.inputShape, (...a) =>
+      native.conv2dBackpropInput(...a),
     );
-    return out;
   };
 
   /** Sum and Mean over leading axes (batch and space: the batch-norm and bias gradients). */
@@ -251,13 +257,12 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     };
   }
 
-  /** Global average pooling (global-pool.ts): column means of each image's [pixels, channels]. */
-  const spatialMean: Kernel = (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
-    const backend = args.backend as BackendWasmLike;
-    const [b, h, w, c] = x!.shape as [number, number, number, number];
-    const out = backend.makeOutput([b, c], 'float32');
-    const [xs, ys] = [heap(backend, x!), heap(backend, out)];
+  /**
+   * Global average pooling (global-pool.ts): column means of each image's [pixels, channels]. Only
+   * the forward kernel is registered: the gradient, a broadcast copy, stays wasm.ts's JS loop.
+   */
+  const spatialMean = wasmSpatialMeanKernels((xs, ys, shape) => {
+    const [b, h, w, c] = shape as [number, number, number, number];
     const n = h * w;
     for (let i = 0; i < b; i++) {
       native.columnSums(
@@ -268,8 +273,7 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
         1 / n,
       );
     }
-    return out;
-  };
+  }, spatialMeanGradInto);
 
   /**
    * Batch norm in training over the last axis: [y, mean, variance, moving mean, moving variance]
@@ -386,56 +390,21 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     if (rows * n === 0) return out;
     if (k === 0) y.fill(0);
     else native.matMul(heap(backend, x), heap(backend, kernel), y, 1, 1, rows, n, k, false, false);
-    if (bias !== undefined || act !== 0) {
-      native.biasActivation(y, bias ? heap(backend, bias) : null, rows, n, act);
-    }
+    biasActivation(backend, y, bias, n, act);
     return out;
   };
 
-  /** Relu's gradient in one pass (see relu-grad.ts). */
-  const reluGrad: Kernel = (args) => {
-    const { dy, x } = args.inputs as Record<string, TensorInfo>;
-    const backend = args.backend as BackendWasmLike;
-    const out = backend.makeOutput(x!.shape, 'float32');
-    native.reluGrad(heap(backend, dy!), heap(backend, x!), heap(backend, out));
-    return out;
-  };
-
-  /** The option-A shortcut and its gradient, one copy pass each on all threads (shortcut.ts). */
-  const subsamplePad: Kernel = (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
-    const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
-    const backend = args.backend as BackendWasmLike;
-    const y = backend.makeOutput(subsamplePadShape(x!.shape, strides, filters), 'float32');
-    const [b, h, w, c] = x!.shape as [number, number, number, number];
-    native.subsamplePad(heap(backend, x!), heap(backend, y), b, h, w, c, strides, filters);
-    return y;
-  };
-  const subsamplePadGrad: Kernel = (args) => {
-    const { dy, x } = args.inputs as Record<string, TensorInfo>;
-    const { strides, filters } = args.attrs as unknown as SubsamplePadAttrs;
-    const backend = args.backend as BackendWasmLike;
-    const dx = backend.makeOutput(x!.shape, 'float32');
-    const [b, h, w, c] = x!.shape as [number, number, number, number];
-    native.subsamplePadGrad(heap(backend, dy!), heap(backend, dx), b, h, w, c, strides, filters);
-    return dx;
-  };
-
-  /** GELU and its gradient in one pass each, on all threads (see gelu.ts: the same loops). */
-  const gelu: Kernel = (args) => {
-    const { x } = args.inputs as Record<string, TensorInfo>;
-    const backend = args.backend as BackendWasmLike;
-    const out = backend.makeOutput(x!.shape, 'float32');
-    native.gelu(heap(backend, x!), heap(backend, out));
-    return out;
-  };
-  const geluGrad: Kernel = (args) => {
-    const { dy, x } = args.inputs as Record<string, TensorInfo>;
-    const backend = args.backend as BackendWasmLike;
-    const out = backend.makeOutput(x!.shape, 'float32');
-    native.geluGrad(heap(backend, dy!), heap(backend, x!), heap(backend, out));
-    return out;
-  };
+  /** Relu's gradient, the option-A shortcut and its gradient, GELU and its gradient: one pass each. */
+  const reluGrad = wasmReluGrad((dy, x, dx) => native.reluGrad(dy, x, dx));
+  const nhwc = (shape: readonly number[]) => shape as [number, number, number, number];
+  const shortcut = wasmSubsamplePadKernels(
+    (x, y, shape, s, filters) => native.subsamplePad(x, y, ...nhwc(shape), s, filters),
+    (dy, dx, shape, s, filters) => native.subsamplePadGrad(dy, dx, ...nhwc(shape), s, filters),
+  );
+  const gelu = wasmGeluKernels(
+    (x, y) => native.gelu(x, y),
+    (dy, x, dx) => native.geluGrad(dy, x, dx),
+  );
 
   /** Layer norm and causal attention's softmax on all threads: their JS row loops in C++. */
   const layerNorm = wasmLayerNormKernels(
@@ -546,11 +515,11 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     [
       [DENSE, dense],
       [RELU_GRAD, reluGrad],
-      [SUBSAMPLE_PAD, subsamplePad],
-      [SUBSAMPLE_PAD_GRAD, subsamplePadGrad],
-      [SPATIAL_MEAN, spatialMean],
-      [GELU, gelu],
-      [GELU_GRAD, geluGrad],
+      [SUBSAMPLE_PAD, shortcut.forward],
+      [SUBSAMPLE_PAD_GRAD, shortcut.gradient],
+      [SPATIAL_MEAN, spatialMean.forward],
+      [GELU, gelu.forward],
+      [GELU_GRAD, gelu.gradient],
       [LAYER_NORM, layerNorm.forward],
       [LAYER_NORM_GRAD, layerNorm.gradient],
       [CAUSAL_SOFTMAX, causalSoftmax.forward],

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { accelerator } from '../accelerator.js';
-import { RELU_GRAD, registerReluGradient, reluGradInto } from './relu-grad.js';
+import { RELU_GRAD, registerReluGradient, reluGradInto, wasmReluGrad } from './relu-grad.js';
 import {
   CAUSAL_SOFTMAX,
   CAUSAL_SOFTMAX_GRAD,
@@ -16,7 +16,7 @@ import {
   causalSoftmaxRows,
   wasmCausalSoftmaxKernels,
 } from './causal-softmax.js';
-import { GELU, GELU_GRAD, wasmGelu, wasmGeluGrad } from './gelu.js';
+import { GELU, GELU_GRAD, geluGradValues, geluValues, wasmGeluKernels } from './gelu.js';
 import {
   LAYER_NORM,
   LAYER_NORM_GRAD,
@@ -29,14 +29,16 @@ import { replaceKernels } from './replace.js';
 import {
   SPATIAL_MEAN,
   SPATIAL_MEAN_GRAD,
-  wasmSpatialMean,
-  wasmSpatialMeanGrad,
+  spatialMeanGradInto,
+  spatialMeanInto,
+  wasmSpatialMeanKernels,
 } from './global-pool.js';
 import {
   SUBSAMPLE_PAD,
   SUBSAMPLE_PAD_GRAD,
-  wasmSubsamplePad,
-  wasmSubsamplePadGrad,
+  subsamplePadGradInto,
+  subsamplePadInto,
+  wasmSubsamplePadKernels,
 } from './shortcut.js';
 import { registerNativeWasmKernels } from './wasm-native.js';
 import type { BackendWasmLike, DataId, KernelArgs, TensorInfo } from './types.js';
@@ -593,15 +595,6 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
   return out;
 }
 
-/** dy · step(x) in one pass (see relu-grad.ts). */
-function reluGrad(args: KernelArgs): TensorInfo {
-  const backend = wasmBackend(args.backend);
-  const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
-  const out = backend.makeOutput(x.shape, 'float32');
-  reluGradInto(view(backend, dy), view(backend, x), view(backend, out));
-  return out;
-}
-
 let registered = false;
 
 /**
@@ -623,6 +616,9 @@ export function registerWasmTrainingKernels(): void {
   markTransposingMatMul(batchMatMul);
   const layerNorm = wasmLayerNormKernels(layerNormRows, layerNormGradRows);
   const causalSoftmax = wasmCausalSoftmaxKernels(causalSoftmaxRows, causalSoftmaxGradRows);
+  const gelu = wasmGeluKernels(geluValues, geluGradValues);
+  const shortcut = wasmSubsamplePadKernels(subsamplePadInto, subsamplePadGradInto);
+  const spatialMean = wasmSpatialMeanKernels(spatialMeanInto, spatialMeanGradInto);
   const own: [string, (args: KernelArgs) => TensorInfo][] = [
     ['BatchMatMul', batchMatMul],
     ['_FusedMatMul', matMulWrapper('_FusedMatMul')],
@@ -634,17 +630,17 @@ export function registerWasmTrainingKernels(): void {
     ['Identity', identity],
     ['Slice', slice],
     ['Unpack', unpack as unknown as (args: KernelArgs) => TensorInfo],
-    [RELU_GRAD, reluGrad],
+    [RELU_GRAD, wasmReluGrad(reluGradInto)],
     [LAYER_NORM, layerNorm.forward],
     [LAYER_NORM_GRAD, layerNorm.gradient],
     [CAUSAL_SOFTMAX, causalSoftmax.forward],
     [CAUSAL_SOFTMAX_GRAD, causalSoftmax.gradient],
-    [GELU, wasmGelu],
-    [GELU_GRAD, wasmGeluGrad],
-    [SUBSAMPLE_PAD, wasmSubsamplePad],
-    [SUBSAMPLE_PAD_GRAD, wasmSubsamplePadGrad],
-    [SPATIAL_MEAN, wasmSpatialMean],
-    [SPATIAL_MEAN_GRAD, wasmSpatialMeanGrad],
+    [GELU, gelu.forward],
+    [GELU_GRAD, gelu.gradient],
+    [SUBSAMPLE_PAD, shortcut.forward],
+    [SUBSAMPLE_PAD_GRAD, shortcut.gradient],
+    [SPATIAL_MEAN, spatialMean.forward],
+    [SPATIAL_MEAN_GRAD, spatialMean.gradient],
   ];
   replaceKernels(BACKEND, own, (name, previous) => {
     if (!stock.has(name)) stock.set(name, previous);

@@ -15,7 +15,16 @@ import {
   type WeightPredictionOptimizer,
 } from '../../src/optimizers/index.js';
 import { rng } from '../kernels/helpers.js';
-import { quarticLoss, uniqueVariable, values, worstRatio } from './helpers.js';
+import {
+  expectCloseVariables,
+  onBothPaths,
+  problemPair,
+  randomProblem,
+  stepBoth,
+  uniqueVariable,
+  values,
+  worstRatio,
+} from './helpers.js';
 
 /**
  * The fused Adam/AdamW step (single-pass loops on the variables' storage, used automatically on
@@ -42,34 +51,50 @@ function bits(t: tf.Tensor): Uint32Array {
   return new Uint32Array(Float32Array.from(t.dataSync()).buffer);
 }
 
-interface Problem {
-  vars: tf.Variable[];
-  loss: () => tf.Scalar;
-  dispose: () => void;
-}
-
-/** The fixtures' quartic loss on variables of the given shapes with seeded random values. */
-function randomProblem(shapes: number[][], seed: number): Problem {
-  const next = rng(seed);
-  const fill = (shape: number[], lo: number, hi: number) =>
-    tf.tensor(
-      Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => lo + (hi - lo) * next()),
-      shape,
-    );
-  const vars = shapes.map((s) => uniqueVariable(fill(s, -1, 1), 'fused'));
-  const a = shapes.map((s) => fill(s, 0.2, 2));
-  const c = shapes.map((s) => fill(s, -1, 1));
-  const q = shapes.map((s) => fill(s, 0, 0.2));
-  return {
-    vars,
-    loss: () => quarticLoss(vars, a, c, q),
-    dispose: () => tf.dispose([...vars, ...a, ...c, ...q]),
-  };
-}
-
-/** Two identical copies of a problem: one for each kernel. */
-function problemPair(shapes: number[][], seed: number): [Problem, Problem] {
-  return [randomProblem(shapes, seed), randomProblem(shapes, seed)];
+/**
+ * Runs `name` with `options` on the fused path and on the tf-ops path, from identical copies of a
+ * random problem, for 100 steps, and expects them to agree within 1e-6 (relative and absolute)
+ * in the θ̂ each loss closure saw and the θ each step left, and in the state slots after; with no
+ * tensor leaked. Returns whether the fused path updated the variables in place from step 2 on.
+ */
+async function expectFusedMatchesTfOps(
+  name: 'adamw' | 'adam' | 'sgd' | 'rmsprop' | 'adabelief',
+  options: Record<string, unknown>,
+  shapes: number[][],
+  seed: number,
+): Promise<boolean> {
+  const [p, ref] = problemPair(shapes, seed);
+  const [fused, tfOps] = onBothPaths(() => createOptimizer(name, options));
+  let worst = 0;
+  let where = '';
+  fused.minimize(p.loss, false, p.vars); // creates the state
+  tfOps.minimize(ref.loss, false, ref.vars);
+  const dataIds = p.vars.map((v) => v.dataId);
+  const tensors = tf.memory().numTensors;
+  for (let k = 1; k < 100; k++) {
+    const { seen, after } = stepBoth(fused, tfOps, p, ref);
+    p.vars.forEach((_, j) => {
+      const ratio = Math.max(seen[j]!, after[j]!);
+      if (ratio > worst) [worst, where] = [ratio, `var ${j} step ${k + 1}`];
+    });
+  }
+  expect(tf.memory().numTensors).toBe(tensors);
+  expect(worst, `worst ${worst.toFixed(3)}× 1e-6 at ${where}`).toBeLessThanOrEqual(1);
+  const inPlace = p.vars.every((v, j) => v.dataId === dataIds[j]);
+  // The state slots agree too.
+  const [ws, wr] = [await fused.getWeights(), await tfOps.getWeights()];
+  expect(ws.map((w) => w.name.replace(/.*\//, ''))).toEqual(
+    wr.map((w) => w.name.replace(/.*\//, '')),
+  );
+  ws.forEach((w, j) => {
+    expect(
+      worstRatio(values(w.tensor), values(wr[j]!.tensor), 1e-6, 1e-6),
+      w.name,
+    ).toBeLessThanOrEqual(1);
+  });
+  tf.dispose([...ws, ...wr].filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor));
+  for (const o of [fused, tfOps, p, ref]) o.dispose();
+  return inPlace;
 }
 
 describe('the fixture cases on the wasm backend', () => {
@@ -108,7 +133,6 @@ describe('fused path ≡ tf-ops path over 100 steps', () => {
       const next = rng(1000 + i);
       const dim = () => 1 + Math.floor(next() * 37);
       const shapes = [[dim(), dim()], [1], [dim(), 3, dim()], [dim() * 17 + 1]];
-      const [p, ref] = problemPair(shapes, 2000 + i);
       const options = {
         // At lr 0.01 this problem turns chaotic for AMSGrad with prediction after ~80 steps: two
         // tf-ops runs (cpu and wasm) part by 1e-3 there. 0.003 keeps it well-conditioned.
@@ -119,47 +143,7 @@ describe('fused path ≡ tf-ops path over 100 steps', () => {
         // Clipping on half of the rows exercises the gradient scale in the fused loops.
         ...(i % 2 === 1 && { clipGlobalNorm: 0.5 }),
       };
-      const fused = createOptimizer(name, options);
-      fused.kernel = 'fused';
-      const tfOps = createOptimizer(name, options);
-      tfOps.kernel = 'tfjs';
-      let worst = 0;
-      let where = '';
-      fused.minimize(p.loss, false, p.vars); // creates the state
-      tfOps.minimize(ref.loss, false, ref.vars);
-      const tensors = tf.memory().numTensors;
-      for (let k = 1; k < 100; k++) {
-        let seenFused: number[][] = [];
-        let seenRef: number[][] = [];
-        fused.minimize(() => ((seenFused = p.vars.map(values)), p.loss()), false, p.vars);
-        tfOps.minimize(() => ((seenRef = ref.vars.map(values)), ref.loss()), false, ref.vars);
-        p.vars.forEach((v, j) => {
-          const r1 = worstRatio(seenFused[j]!, seenRef[j]!, 1e-6, 1e-6);
-          const r2 = worstRatio(values(v), values(ref.vars[j]!), 1e-6, 1e-6);
-          if (Math.max(r1, r2) > worst)
-            [worst, where] = [Math.max(r1, r2), `var ${j} step ${k + 1}`];
-        });
-      }
-      expect(tf.memory().numTensors).toBe(tensors);
-      expect(worst, `worst ${worst.toFixed(3)}× 1e-6 at ${where}`).toBeLessThanOrEqual(1);
-      // The state slots agree too.
-      const [ws, wr] = [await fused.getWeights(), await tfOps.getWeights()];
-      expect(ws.map((w) => w.name.replace(/.*\//, ''))).toEqual(
-        wr.map((w) => w.name.replace(/.*\//, '')),
-      );
-      ws.forEach((w, j) => {
-        expect(
-          worstRatio(values(w.tensor), values(wr[j]!.tensor), 1e-6, 1e-6),
-          w.name,
-        ).toBeLessThanOrEqual(1);
-      });
-      tf.dispose(
-        [...ws, ...wr].filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor),
-      );
-      fused.dispose();
-      tfOps.dispose();
-      p.dispose();
-      ref.dispose();
+      await expectFusedMatchesTfOps(name, options, shapes, 2000 + i);
     },
   );
 });
@@ -202,7 +186,6 @@ describe('fused path ≡ tf-ops path over 100 steps: SGD, RMSprop, AdaBelief', (
       const next = rng(5000 + i);
       const dim = () => 1 + Math.floor(next() * 37);
       const shapes = [[dim(), dim()], [1], [dim(), 3, dim()], [dim() * 17 + 1]];
-      const [p, ref] = problemPair(shapes, 6000 + i);
       const options = {
         learningRate: name === 'sgd' ? 0.01 : 0.003,
         weightDecay: 0.05,
@@ -216,49 +199,8 @@ describe('fused path ≡ tf-ops path over 100 steps: SGD, RMSprop, AdaBelief', (
         // gradient scale bit for bit against the rules' tf ops instead.
         ...(i % 2 === 1 && name === 'sgd' && { clipGlobalNorm: 0.5 }),
       };
-      const fused = createOptimizer(name, options);
-      fused.kernel = 'fused';
-      const tfOps = createOptimizer(name, options);
-      tfOps.kernel = 'tfjs';
-      let worst = 0;
-      let where = '';
-      fused.minimize(p.loss, false, p.vars); // creates the state
-      tfOps.minimize(ref.loss, false, ref.vars);
-      const dataIds = p.vars.map((v) => v.dataId);
-      const tensors = tf.memory().numTensors;
-      for (let k = 1; k < 100; k++) {
-        let seenFused: number[][] = [];
-        let seenRef: number[][] = [];
-        fused.minimize(() => ((seenFused = p.vars.map(values)), p.loss()), false, p.vars);
-        tfOps.minimize(() => ((seenRef = ref.vars.map(values)), ref.loss()), false, ref.vars);
-        p.vars.forEach((v, j) => {
-          const r1 = worstRatio(seenFused[j]!, seenRef[j]!, 1e-6, 1e-6);
-          const r2 = worstRatio(values(v), values(ref.vars[j]!), 1e-6, 1e-6);
-          if (Math.max(r1, r2) > worst)
-            [worst, where] = [Math.max(r1, r2), `var ${j} step ${k + 1}`];
-        });
-      }
-      expect(tf.memory().numTensors).toBe(tensors);
-      expect(worst, `worst ${worst.toFixed(3)}× 1e-6 at ${where}`).toBeLessThanOrEqual(1);
       // The fused loops ran: the variables were updated in place from step 2 on.
-      expect(p.vars.every((v, j) => v.dataId === dataIds[j])).toBe(true);
-      const [ws, wr] = [await fused.getWeights(), await tfOps.getWeights()];
-      expect(ws.map((w) => w.name.replace(/.*\//, ''))).toEqual(
-        wr.map((w) => w.name.replace(/.*\//, '')),
-      );
-      ws.forEach((w, j) => {
-        expect(
-          worstRatio(values(w.tensor), values(wr[j]!.tensor), 1e-6, 1e-6),
-          w.name,
-        ).toBeLessThanOrEqual(1);
-      });
-      tf.dispose(
-        [...ws, ...wr].filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor),
-      );
-      fused.dispose();
-      tfOps.dispose();
-      p.dispose();
-      ref.dispose();
+      expect(await expectFusedMatchesTfOps(name, options, shapes, 6000 + i)).toBe(true);
     },
   );
 });
@@ -317,10 +259,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
       await tf.setBackend(backend);
       const [p, ref] = problemPair(shapes, 11);
       const options = { learningRate: 0.01, weightDecay: 0.02, predictionSteps: 1 };
-      const fused = new AdamW(options);
-      fused.kernel = 'fused';
-      const tfOps = new AdamW(options);
-      tfOps.kernel = 'tfjs';
+      const [fused, tfOps] = onBothPaths(() => new AdamW(options));
       const passes = countPredictPasses(fused);
       const both = (k: number) => {
         for (let i = 0; i < k; i++) {
@@ -328,13 +267,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
           tfOps.minimize(ref.loss, false, ref.vars);
         }
       };
-      const expectSame = (what: string) =>
-        p.vars.forEach((v, i) =>
-          expect(
-            worstRatio(values(v), values(ref.vars[i]!), 1e-6, 1e-6),
-            `${what}, var ${i}`,
-          ).toBeLessThanOrEqual(1),
-        );
+      const expectSame = (what: string) => expectCloseVariables(p.vars, ref.vars, what);
       both(5);
       expect(passes()).toBe(0); // step 1 predicts nothing; steps 2–5 use what updates prepared
       expectSame('steady');
@@ -350,10 +283,7 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
       expectSame('after setWeights');
       both(3);
       expect(passes()).toBe(1 + p.vars.length);
-      fused.dispose();
-      tfOps.dispose();
-      p.dispose();
-      ref.dispose();
+      for (const o of [fused, tfOps, p, ref]) o.dispose();
     });
 
     it.each([
@@ -372,27 +302,15 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
           scheduleAware,
           includeWeightDecay,
         };
-        const fused = new AdamW(options);
-        fused.kernel = 'fused';
-        const tfOps = new AdamW(options);
-        tfOps.kernel = 'tfjs';
+        const [fused, tfOps] = onBothPaths(() => new AdamW(options));
         const passes = countPredictPasses(fused);
         let worst = 0;
         for (let k = 0; k < 30; k++) {
-          let seenFused: number[][] = [];
-          let seenRef: number[][] = [];
-          fused.minimize(() => ((seenFused = p.vars.map(values)), p.loss()), false, p.vars);
-          tfOps.minimize(() => ((seenRef = ref.vars.map(values)), ref.loss()), false, ref.vars);
-          p.vars.forEach((_, j) => {
-            worst = Math.max(worst, worstRatio(seenFused[j]!, seenRef[j]!, 1e-6, 1e-6));
-          });
+          worst = Math.max(worst, ...stepBoth(fused, tfOps, p, ref).seen);
         }
         expect(passes()).toBe(0);
         expect(worst).toBeLessThanOrEqual(1);
-        fused.dispose();
-        tfOps.dispose();
-        p.dispose();
-        ref.dispose();
+        for (const o of [fused, tfOps, p, ref]) o.dispose();
       },
     );
   });
@@ -424,22 +342,16 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
       mixed.minimize(p.loss, false, p.vars);
       tfOps.minimize(ref.loss, false, ref.vars);
     }
-    p.vars.forEach((v, i) =>
-      expect(worstRatio(values(v), values(ref.vars[i]!), 1e-6, 1e-6)).toBeLessThanOrEqual(1),
-    );
-    mixed.dispose();
-    tfOps.dispose();
-    p.dispose();
-    ref.dispose();
+    expectCloseVariables(p.vars, ref.vars);
+    for (const o of [mixed, tfOps, p, ref]) o.dispose();
   });
 
   it('applyGradients (no prediction) matches the tf-ops path', async () => {
     await tf.setBackend(backend);
     const [p, ref] = problemPair(shapes, 4);
-    const fused = new AdamW({ learningRate: 0.01, amsgrad: true, clipGlobalNorm: 0.3 });
-    fused.kernel = 'fused';
-    const tfOps = new AdamW({ learningRate: 0.01, amsgrad: true, clipGlobalNorm: 0.3 });
-    tfOps.kernel = 'tfjs';
+    const [fused, tfOps] = onBothPaths(
+      () => new AdamW({ learningRate: 0.01, amsgrad: true, clipGlobalNorm: 0.3 }),
+    );
     for (let k = 0; k < 20; k++) {
       for (const [o, q] of [
         [fused, p],
@@ -450,13 +362,8 @@ describe.each(BACKENDS)('fused path on %s', (backend) => {
         tf.dispose([value, ...Object.values(grads)]);
       }
     }
-    p.vars.forEach((v, i) =>
-      expect(worstRatio(values(v), values(ref.vars[i]!), 1e-6, 1e-6)).toBeLessThanOrEqual(1),
-    );
-    fused.dispose();
-    tfOps.dispose();
-    p.dispose();
-    ref.dispose();
+    expectCloseVariables(p.vars, ref.vars);
+    for (const o of [fused, tfOps, p, ref]) o.dispose();
   });
 
   describe('θ_t is restored bit for bit when the update does not run', () => {
@@ -641,10 +548,7 @@ describe('on wasm the update writes θ̂ over the gradient it read, when that gr
     await tf.setBackend('wasm');
     const [p, ref] = problemPair(shapes, 31);
     const options = { learningRate: 0.01, weightDecay: 0.02, predictionSteps: 1 };
-    const fused = new AdamW(options);
-    fused.kernel = 'fused';
-    const tfOps = new AdamW(options);
-    tfOps.kernel = 'tfjs';
+    const [fused, tfOps] = onBothPaths(() => new AdamW(options));
     for (const [o, q] of [
       [fused, p],
       [tfOps, ref],
@@ -661,13 +565,8 @@ describe('on wasm the update writes θ̂ over the gradient it read, when that gr
       );
     }
     expect(tf.memory().numTensors).toBe(tensors);
-    p.vars.forEach((v, i) =>
-      expect(worstRatio(values(v), values(ref.vars[i]!), 1e-6, 1e-6)).toBeLessThanOrEqual(1),
-    );
-    fused.dispose();
-    tfOps.dispose();
-    p.dispose();
-    ref.dispose();
+    expectCloseVariables(p.vars, ref.vars);
+    for (const o of [fused, tfOps, p, ref]) o.dispose();
   });
 
   it("applyGradients leaves the caller's gradients as they were", async () => {
@@ -706,17 +605,12 @@ describe('on wasm the update writes θ̂ over the gradient it read, when that gr
     expect(ids[0]).toBe(ids[1]);
     tf.dispose([probe.value, ...Object.values(probe.grads)]);
     const options = { learningRate: 0.01, predictionSteps: 1 };
-    const fused = new AdamW(options);
-    fused.kernel = 'fused';
-    const tfOps = new AdamW(options);
-    tfOps.kernel = 'tfjs';
+    const [fused, tfOps] = onBothPaths(() => new AdamW(options));
     for (let k = 0; k < 10; k++) {
       fused.minimize(loss(x), false, x);
       tfOps.minimize(loss(y), false, y);
     }
-    x.forEach((v, i) =>
-      expect(worstRatio(values(v), values(y[i]!), 1e-6, 1e-6)).toBeLessThanOrEqual(1),
-    );
+    expectCloseVariables(x, y);
     fused.dispose();
     tfOps.dispose();
     tf.dispose([...x, ...y]);

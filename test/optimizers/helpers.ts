@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
+import type { WeightPredictionOptimizer } from '../../src/optimizers/index.js';
+import { rng } from '../kernels/helpers.js';
 
 let counter = 0;
 
@@ -49,4 +52,78 @@ export function worstRatio(
     if (!(ratio <= worst)) worst = Number.isNaN(ratio) ? Infinity : ratio;
   }
   return worst;
+}
+
+/** Variables with seeded random values, and the fixtures' quartic loss on them. */
+export interface Problem {
+  vars: tf.Variable[];
+  loss: () => tf.Scalar;
+  dispose: () => void;
+}
+
+/** The fixtures' quartic loss on variables of the given shapes with seeded random values. */
+export function randomProblem(shapes: number[][], seed: number, name = 'fused'): Problem {
+  const next = rng(seed);
+  const fill = (shape: number[], lo: number, hi: number) =>
+    tf.tensor(
+      Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => lo + (hi - lo) * next()),
+      shape,
+    );
+  const vars = shapes.map((s) => uniqueVariable(fill(s, -1, 1), name));
+  const a = shapes.map((s) => fill(s, 0.2, 2));
+  const c = shapes.map((s) => fill(s, -1, 1));
+  const q = shapes.map((s) => fill(s, 0, 0.2));
+  return {
+    vars,
+    loss: () => quarticLoss(vars, a, c, q),
+    dispose: () => tf.dispose([...vars, ...a, ...c, ...q]),
+  };
+}
+
+/** Two identical copies of a problem: one for each path. */
+export function problemPair(shapes: number[][], seed: number, name?: string): [Problem, Problem] {
+  return [randomProblem(shapes, seed, name), randomProblem(shapes, seed, name)];
+}
+
+/** The same optimizer twice: one set to the fused path, one to the tf-ops path. */
+export function onBothPaths<O extends WeightPredictionOptimizer>(make: () => O): [O, O] {
+  const [fused, tfOps] = [make(), make()];
+  fused.kernel = 'fused';
+  tfOps.kernel = 'tfjs';
+  return [fused, tfOps];
+}
+
+/**
+ * One `minimize` of `fused` on p and of `tfOps` on ref (identical problems). Per variable: the
+ * worst ratio to 1e-6 (relative and absolute) between the θ̂ their loss closures saw, and between
+ * the θ their steps left.
+ */
+export function stepBoth(
+  fused: WeightPredictionOptimizer,
+  tfOps: WeightPredictionOptimizer,
+  p: Problem,
+  ref: Problem,
+): { seen: number[]; after: number[] } {
+  let seenFused: number[][] = [];
+  let seenRef: number[][] = [];
+  fused.minimize(() => ((seenFused = p.vars.map(values)), p.loss()), false, p.vars);
+  tfOps.minimize(() => ((seenRef = ref.vars.map(values)), ref.loss()), false, ref.vars);
+  return {
+    seen: p.vars.map((_, j) => worstRatio(seenFused[j]!, seenRef[j]!, 1e-6, 1e-6)),
+    after: p.vars.map((v, j) => worstRatio(values(v), values(ref.vars[j]!), 1e-6, 1e-6)),
+  };
+}
+
+/** Expects each variable within 1e-6 (relative and absolute) of its counterpart. */
+export function expectCloseVariables(
+  actual: readonly tf.Variable[],
+  expected: readonly tf.Variable[],
+  what = '',
+): void {
+  actual.forEach((v, i) =>
+    expect(
+      worstRatio(values(v), values(expected[i]!), 1e-6, 1e-6),
+      `${what}${what && ', '}var ${i}`,
+    ).toBeLessThanOrEqual(1),
+  );
 }

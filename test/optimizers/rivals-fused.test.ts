@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOptimizer } from '../../src/optimizers/index.js';
 import { rng } from '../kernels/helpers.js';
-import { quarticLoss, uniqueVariable, values, worstRatio } from './helpers.js';
+import { onBothPaths, problemPair, stepBoth, values, worstRatio } from './helpers.js';
 
 /**
  * The fused NAdam and Lion steps (kernels/fused/nadam.ts, lion.ts: single-pass JS loops on the
@@ -18,24 +18,6 @@ import { quarticLoss, uniqueVariable, values, worstRatio } from './helpers.js';
 afterAll(async () => {
   await tf.setBackend('cpu');
 });
-
-function randomProblem(shapes: number[][], seed: number) {
-  const next = rng(seed);
-  const fill = (shape: number[], lo: number, hi: number) =>
-    tf.tensor(
-      Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => lo + (hi - lo) * next()),
-      shape,
-    );
-  const vars = shapes.map((s) => uniqueVariable(fill(s, -1, 1), 'rivalFused'));
-  const a = shapes.map((s) => fill(s, 0.2, 2));
-  const c = shapes.map((s) => fill(s, -1, 1));
-  const q = shapes.map((s) => fill(s, 0, 0.2));
-  return {
-    vars,
-    loss: () => quarticLoss(vars, a, c, q),
-    dispose: () => tf.dispose([...vars, ...a, ...c, ...q]),
-  };
-}
 
 const VARIANTS = [
   { name: 'nadam', options: { learningRate: 0.003, weightDecay: 0.05 } },
@@ -65,29 +47,22 @@ describe('fused NAdam and Lion ≡ their tf-ops rules over 100 steps', () => {
     const next = rng(3000 + i);
     const dim = () => 1 + Math.floor(next() * 37);
     const shapes = [[dim(), dim()], [1], [dim() * 17 + 1]];
-    const [p, ref] = [randomProblem(shapes, 4000 + i), randomProblem(shapes, 4000 + i)];
+    const [p, ref] = problemPair(shapes, 4000 + i, 'rivalFused');
     const options = {
       ...variant.options,
       predictionSteps: s,
       ...(i % 2 === 1 && { clipGlobalNorm: 0.5 }),
     };
-    const fused = createOptimizer(variant.name, options);
-    fused.kernel = 'fused';
-    const tfOps = createOptimizer(variant.name, options);
-    tfOps.kernel = 'tfjs';
+    const [fused, tfOps] = onBothPaths(() => createOptimizer(variant.name, options));
     fused.minimize(p.loss, false, p.vars);
     tfOps.minimize(ref.loss, false, ref.vars);
     let worst = 0;
     let where = '';
     for (let k = 1; k < 100; k++) {
-      let seenFused: number[][] = [];
-      let seenRef: number[][] = [];
-      fused.minimize(() => ((seenFused = p.vars.map(values)), p.loss()), false, p.vars);
-      tfOps.minimize(() => ((seenRef = ref.vars.map(values)), ref.loss()), false, ref.vars);
-      p.vars.forEach((v, j) => {
-        const r1 = worstRatio(seenFused[j]!, seenRef[j]!, 1e-6, 1e-6);
-        const r2 = worstRatio(values(v), values(ref.vars[j]!), 1e-6, 1e-6);
-        if (Math.max(r1, r2) > worst) [worst, where] = [Math.max(r1, r2), `var ${j} step ${k + 1}`];
+      const { seen, after } = stepBoth(fused, tfOps, p, ref);
+      p.vars.forEach((_, j) => {
+        const ratio = Math.max(seen[j]!, after[j]!);
+        if (ratio > worst) [worst, where] = [ratio, `var ${j} step ${k + 1}`];
       });
       if (k === 99) break; // the last step's state is compared below, unsynchronised
       // Resynchronise (the state names carry the variable names, which differ between the copies).
@@ -119,9 +94,6 @@ describe('fused NAdam and Lion ≡ their tf-ops rules over 100 steps', () => {
     tf.dispose(
       [...ws, ...wr].filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor),
     );
-    fused.dispose();
-    tfOps.dispose();
-    p.dispose();
-    ref.dispose();
+    for (const o of [fused, tfOps, p, ref]) o.dispose();
   });
 });

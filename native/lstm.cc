@@ -129,6 +129,7 @@ void backward_row(const float* a, const float* c, const float* c_prev, const flo
 void lstm_forward(const float* xproj, const float* h0, const float* c0, const float* u,
                   float* out, float* gates, float* cells, int b, int t, int h) {
   const std::size_t H = h, G = 4 * H, T = t;
+  if (H == 0) return;  // every array is empty
   std::memcpy(gates, xproj, sizeof(float) * b * T * G);
   for (std::size_t s = 0; s < T; s++) {
     // z_s = xproj_s + h_{s−1}·U, in place in the gates of step s (rows t·4H apart).
@@ -155,6 +156,7 @@ void lstm_backward(const float* dout, const float* gates, const float* cells, co
                    const float* h0, const float* c0, const float* u, float* dxproj, float* dh0,
                    float* dc0, float* du, int b, int t, int h) {
   const std::size_t H = h, G = 4 * H, T = t;
+  if (H == 0) return;  // every array is empty
   // dh0 and dc0 carry the recurrent gradients dh_s, dc_s from step to step.
   std::memset(dh0, 0, sizeof(float) * b * H);
   for (int r = 0; r < b; r++) std::memcpy(dc0 + r * H, dout + (r * (T + 1) + T) * H, sizeof(float) * H);

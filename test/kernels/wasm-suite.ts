@@ -360,12 +360,19 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
                       dX[xo + c]! += fv[w]! * dyv[yo + k]!;
                     }
                 }
-        const padding = [[0, 0], [top, bottom], [left, right], [0, 0]] as Pad;
+        const padding = [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ] as Pad;
         const conv = (a: tf.Tensor, b: tf.Tensor) =>
           tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, padding as 'same');
         const got = await runOn('wasm', () => {
           const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-            conv(a, b).mul(tf.tensor(dyv, [B, OH, OW, o])).sum(),
+            conv(a, b)
+              .mul(tf.tensor(dyv, [B, OH, OW, o]))
+              .sum(),
           )([tf.tensor4d(xv, [B, H, W, C]), tf.tensor4d(fv, [3, 3, C, o])]);
           return tf.concat([
             conv(tf.tensor4d(xv, [B, H, W, C]), tf.tensor4d(fv, [3, 3, C, o])).flatten(),

@@ -14,11 +14,13 @@ namespace {
 
 using std::size_t;
 
-// Channel pairs (in_c · out_c) from which every pass was faster than the direct kernels or
-// im2col + sgemm on VGG's and ResNet-8's layers at batch 64 on this machine (2 cores, loaded):
-// 0.35-0.85 of their time from 32 → 32 channels up; at 16 → 16 the forward pass and the input
-// gradient lost (1.06-1.31×).
-constexpr long kMinPairs = 1024;
+// Channel pairs (in_c · out_c) from which each pass was faster than the direct kernels or
+// im2col + sgemm on VGG's and ResNet-8's layers at batch 64 on this machine (2 cores, loaded,
+// medians of 41 interleaved pairs): every pass from 32 → 32 channels up (0.35-0.96 of their
+// time); at 16 → 16 the filter gradient (0.74-0.80) but not the forward pass or the input
+// gradient (1.22-1.37).
+constexpr long kMinPairsForward = 1024;  // the forward pass and the input gradient
+constexpr long kMinPairsFilter = 256;
 // Transformed floats (input and output tiles together) per chunk of tiles.
 constexpr size_t kChunkFloats = size_t{1} << 18;
 // The planes of a chunk are this many floats (one cache line) more than their tiles apart: at a
@@ -334,17 +336,17 @@ float* filter_scratch(size_t floats) {
   return buffer.data();
 }
 
-bool applies(const ConvDims& d) {
+bool applies(const ConvDims& d, long min_pairs) {
   return d.filter_h == 3 && d.filter_w == 3 && d.stride_h == 1 && d.stride_w == 1 &&
          d.dilation_h == 1 && d.dilation_w == 1 &&
-         static_cast<long>(d.in_c) * d.out_c >= kMinPairs && d.batch > 0 && d.out_h > 0 &&
+         static_cast<long>(d.in_c) * d.out_c >= min_pairs && d.batch > 0 && d.out_h > 0 &&
          d.out_w > 0;
 }
 
 }  // namespace
 
 bool winograd_conv(const float* x, const float* w, float* y, const ConvDims& d) {
-  if (!applies(d)) return false;
+  if (!applies(d, kMinPairsForward)) return false;
   const size_t C = d.in_c, K = d.out_c;
   float* u = filter_scratch(Tiled::kTaps * C * K);
   Tiled::transform_filter(w, C, K, u);
@@ -354,7 +356,7 @@ bool winograd_conv(const float* x, const float* w, float* y, const ConvDims& d) 
 }
 
 bool winograd_backprop_input(const float* dy, const float* w, float* dx, const ConvDims& d) {
-  if (!applies(d)) return false;
+  if (!applies(d, kMinPairsForward)) return false;
   // dx[ih] = Σᵢ dy[ih + pad − i] · w[i] = Σᵢ' dy[ih − (2 − pad) + i'] · w[2 − i']: the
   // convolution of dy with the filter flipped, its channels swapped, padded by 2 − pad.
   const size_t C = d.in_c, K = d.out_c;
@@ -374,7 +376,7 @@ bool winograd_backprop_input(const float* dy, const float* w, float* dx, const C
 }
 
 bool winograd_backprop_filter(const float* x, const float* dy, float* dw, const ConvDims& d) {
-  if (!applies(d)) return false;
+  if (!applies(d, kMinPairsFilter)) return false;
   Tiled(d.batch, d.in_h, d.in_w, d.in_c, d.out_h, d.out_w, d.out_c, d.pad_top, d.pad_left)
       .filter_gradient(x, dy, dw);
   return true;

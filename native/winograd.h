@@ -14,7 +14,8 @@
 namespace wp {
 
 // Each returns false, doing nothing, unless the filter is 3×3, stride 1 and undilated, with at
-// least 32 · 32 channel pairs (in_c · out_c; where it was measured faster than the other paths).
+// least 32 · 32 channel pairs (in_c · out_c) for the forward pass and the input gradient, 16 · 16
+// for the filter gradient: where each was measured faster than the other paths.
 
 // y = conv(x, w), as conv2d_forward.
 bool winograd_conv(const float* x, const float* w, float* y, const ConvDims& d);

@@ -316,15 +316,17 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
     });
 
     it.each([
-      // Odd sizes: the last row and column of 2×2 output blocks are cut off.
+      // Odd sizes: the last row and column of 4×4 output blocks are cut off.
       { x: [2, 9, 11, 32], o: 64, pad: [1, 1, 1, 1] },
       // 'valid' (the input gradient then pads dy by 2), output channels not a multiple of 8.
       { x: [3, 8, 7, 40], o: 52, pad: [0, 0, 0, 0] },
       // Uneven explicit padding (top 2, bottom 0, left 0, right 1), 33 input channels.
       { x: [2, 6, 9, 33], o: 64, pad: [2, 0, 0, 1] },
-      // 32 → 32 channels, the fewest that take Winograd.
+      // 32 → 32 channels, the fewest whose forward pass and input gradient take Winograd.
       { x: [2, 10, 10, 32], o: 32, pad: [1, 1, 1, 1] },
-      // 1,024 tiles: several chunks, spread over the threads.
+      // 16 → 16: the filter gradient takes Winograd, the direct kernels do the rest.
+      { x: [3, 11, 10, 16], o: 16, pad: [1, 1, 1, 1] },
+      // 256 tiles: four chunks (of 75 tiles), spread over the threads.
       { x: [4, 32, 32, 32], o: 64, pad: [1, 1, 1, 1] },
     ])(
       '3×3 stride-1 conv2d and its gradients (Winograd F(4×4, 3×3) with the addon) within 3e-5 of float64: x $x → $o channels, pad $pad',
@@ -389,8 +391,9 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
     );
 
     it('conv2d and its gradients give the same bits when run again (ResNet-like shapes)', async () => {
-      // 16 channels at 14×14, batch 9: the native direct kernels (forward, input and filter
-      // gradients) with the batch split over the threads; each run must repeat the last exactly.
+      // 16 channels at 14×14, batch 9: the native direct kernels (forward and input gradient)
+      // and Winograd (filter gradient) with the work split over the threads; each run must
+      // repeat the last exactly.
       const x = [9, 14, 14, 16] as [number, number, number, number];
       const f = [3, 3, 16, 16] as [number, number, number, number];
       const xv = randomValues(

@@ -122,20 +122,14 @@ inline void each_channel(const float* const* src, float* const* dst, size_t n,
   }
 }
 
-// The calling thread's scratch buffers.
-float* scratch(size_t floats) {
+// The calling thread's buffer for one use, at least `floats` long, grown and never shrunk: a
+// chunk's transformed tiles, zeros standing for the padding (only ever read), a sink for the
+// outputs past the edge, the transformed filter.
+enum Slot { kTiles, kZeros, kSpill, kFilter };
+template <Slot kSlot>
+float* thread_buffer(size_t floats) {
   thread_local std::vector<float> buffer;
-  if (buffer.size() < floats) buffer.resize(floats);
-  return buffer.data();
-}
-const float* zeros(size_t floats) {
-  thread_local std::vector<float> buffer;
-  if (buffer.size() < floats) buffer.assign(floats, 0.0f);
-  return buffer.data();
-}
-float* spill(size_t floats) {
-  thread_local std::vector<float> buffer;
-  if (buffer.size() < floats) buffer.resize(floats);
+  if (buffer.size() < floats) buffer.resize(floats, 0.0f);
   return buffer.data();
 }
 
@@ -201,7 +195,7 @@ struct Tiled {
   // v[ξ][t][c] (planes of plane(n, src_c) floats) = Bᵀ d B of the n tiles from t0.
   void transform_source(const float* src, size_t t0, size_t n, float* v) const {
     const size_t C = src_c;
-    const float* zero = zeros(C);
+    const float* zero = thread_buffer<kZeros>(C);
     const float* p[kTaps];
     float* out[kTaps];
     for (size_t t = 0; t < n; t++) {
@@ -217,7 +211,7 @@ struct Tiled {
   // (zero past dy's edge) of the n tiles from t0.
   void transform_gradient(const float* dy, size_t t0, size_t n, float* e) const {
     const size_t K = dst_c;
-    const float* zero = zeros(K);
+    const float* zero = thread_buffer<kZeros>(K);
     const float* p[M * M];
     float* out[kTaps];
     for (size_t t = 0; t < n; t++) {
@@ -233,7 +227,7 @@ struct Tiled {
   // floats).
   void transform_products(const float* m, size_t t0, size_t n, float* dst) const {
     const size_t K = dst_c;
-    float* overflow = spill(K);
+    float* overflow = thread_buffer<kSpill>(K);
     const float* in[kTaps];
     float* p[M * M];
     for (size_t t = 0; t < n; t++) {
@@ -277,7 +271,7 @@ struct Tiled {
     const size_t n_max = chunk();
     const size_t chunks = (T + n_max - 1) / n_max;
     parallel_for(chunks, 1, [&](size_t lo, size_t hi) {
-      float* v = scratch(kTaps * (plane(n_max, C) + plane(n_max, K)));
+      float* v = thread_buffer<kTiles>(kTaps * (plane(n_max, C) + plane(n_max, K)));
       float* m = v + kTaps * plane(n_max, C);
       for (size_t ch = lo; ch < hi; ch++) {
         const size_t t0 = ch * n_max, n = std::min(n_max, T - t0);
@@ -303,7 +297,7 @@ struct Tiled {
     const size_t size = kTaps * C * K;
     std::vector<float> partials(parts * size, 0.0f);
     parallel_for(parts, 1, [&](size_t lo, size_t hi) {
-      float* v = scratch(kTaps * (plane(n_max, C) + plane(n_max, K)));
+      float* v = thread_buffer<kTiles>(kTaps * (plane(n_max, C) + plane(n_max, K)));
       float* e = v + kTaps * plane(n_max, C);
       for (size_t part = lo; part < hi; part++) {
         float* m = partials.data() + part * size;
@@ -329,13 +323,6 @@ struct Tiled {
   }
 };
 
-// The calling thread's transformed (and for the input gradient, flipped) filter.
-float* filter_scratch(size_t floats) {
-  thread_local std::vector<float> buffer;
-  if (buffer.size() < floats) buffer.resize(floats);
-  return buffer.data();
-}
-
 bool applies(const ConvDims& d, long min_pairs) {
   return d.filter_h == 3 && d.filter_w == 3 && d.stride_h == 1 && d.stride_w == 1 &&
          d.dilation_h == 1 && d.dilation_w == 1 &&
@@ -348,7 +335,7 @@ bool applies(const ConvDims& d, long min_pairs) {
 bool winograd_conv(const float* x, const float* w, float* y, const ConvDims& d) {
   if (!applies(d, kMinPairsForward)) return false;
   const size_t C = d.in_c, K = d.out_c;
-  float* u = filter_scratch(Tiled::kTaps * C * K);
+  float* u = thread_buffer<kFilter>(Tiled::kTaps * C * K);
   Tiled::transform_filter(w, C, K, u);
   Tiled(d.batch, d.in_h, d.in_w, d.in_c, d.out_h, d.out_w, d.out_c, d.pad_top, d.pad_left)
       .convolve(x, u, y);
@@ -360,7 +347,7 @@ bool winograd_backprop_input(const float* dy, const float* w, float* dx, const C
   // dx[ih] = Σᵢ dy[ih + pad − i] · w[i] = Σᵢ' dy[ih − (2 − pad) + i'] · w[2 − i']: the
   // convolution of dy with the filter flipped, its channels swapped, padded by 2 − pad.
   const size_t C = d.in_c, K = d.out_c;
-  float* flipped = filter_scratch(Tiled::kTaps * C * K + 9 * K * C);
+  float* flipped = thread_buffer<kFilter>(Tiled::kTaps * C * K + 9 * K * C);
   float* u = flipped + 9 * K * C;
   for (int tap = 0; tap < 9; tap++) {
     const float* from = w + (8 - tap) * C * K;

@@ -5,11 +5,12 @@
 // with the filter flipped and transposed; the filter gradient is F(3×3, 4×4), its transpose (dy's
 // 4×4 block in the filter's place, dw's 3×3 taps as the output), summed over tiles before the last
 // transform. Accuracy: ~1e-5 of the largest output (float32 against float64), where im2col +
-// sgemm gives ~5e-7. A NaN or an infinity in the input spreads to every output of the blocks whose
-// tiles hold it (the transforms mix a tile's pixels), where im2col confines it to the outputs that
-// read it: either way the result is not finite, and training's NaN check sees it. Every output is computed inside one fixed chunk of tiles, so forward and
-// input gradient give the same bits for any thread count; the filter gradient adds one partial
-// sum per thread in order, as conv.cc's im2col path does.
+// sgemm gives ~5e-7. A NaN or an infinity in the input spreads to every output of the blocks
+// whose tiles hold it (the transforms mix a tile's pixels), where im2col confines it to the
+// outputs that read it: either way the loss is not finite, and training reports the run as
+// diverged. Every output is computed inside one fixed chunk of tiles, so forward and input
+// gradient give the same bits for any thread count; the filter gradient adds one partial sum per
+// thread in order, as conv.cc's im2col path does.
 #pragma once
 #include "conv.h"
 

@@ -4,7 +4,8 @@ Run by bench/run.ts with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 (
 2.6-4x faster training here), once per thread configuration (torch's intra-op threads here, and
 OpenBLAS's own threads through OPENBLAS_NUM_THREADS): which is fastest differs by model. Prints one
 JSON object on stdout.
-Usage: python3 bench/torch_bench.py [--quick] [--threads N] [--steps-only]
+Usage: python3 bench/torch_bench.py [--quick] [--threads N] [--steps-only | --model NAME]
+(--model: only that training model's row, no optimizer steps.)
 """
 import json
 import statistics
@@ -19,6 +20,7 @@ from torch_gpt import Gpt, parameter_count
 
 QUICK = "--quick" in sys.argv
 STEPS_ONLY = "--steps-only" in sys.argv
+MODEL = sys.argv[sys.argv.index("--model") + 1] if "--model" in sys.argv else None
 THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2
 torch.set_num_threads(THREADS)
 torch.manual_seed(0)
@@ -236,6 +238,10 @@ def training():
         ("Transformer LM (GPT, 4 blocks × 128, 4 heads), vocab 10k, context 128, batch 8",
          Gpt(10000, 128, 4, 4, 128), torch.randint(0, 10000, (8, 128)), 10000, "tokens", 1024),
     ]
+    if MODEL is not None:
+        cases = [c for c in cases if c[0] == MODEL]
+        if not cases:
+            sys.exit(f"torch_bench: no model named {MODEL!r}")
     rows = []
     for name, model, x, classes, unit, size in cases:
         y = torch.randint(0, classes, x.shape[:2] if unit == "tokens" else (x.shape[0],))
@@ -264,8 +270,8 @@ def main():
         "torchVersion": torch.__version__,
         "threads": torch.get_num_threads(),
         "blas": blas_library(),
-        "optimizerStep": [optimizer_step(p, *row) for p in (1_048_576, 10_485_760)
-                          for row in step_optimizers()],
+        "optimizerStep": [] if MODEL is not None else [
+            optimizer_step(p, *row) for p in (1_048_576, 10_485_760) for row in step_optimizers()],
         "training": [] if STEPS_ONLY else training(),
     }
     print(json.dumps(result))

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { conv2d } from './conv.js';
 import { dense } from './dense.js';
 import { batchNormalization } from './batch-norm.js';
 import { UserInputError } from '../errors.js';
@@ -71,17 +72,15 @@ export function buildResNet(options: ResNetOptions): tf.LayersModel {
     strides: number,
     name: string,
   ) =>
-    tf.layers
-      .conv2d({
-        filters,
-        kernelSize,
-        strides,
-        padding: 'same',
-        useBias: false,
-        name,
-        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, stream++) }),
-      })
-      .apply(x) as tf.SymbolicTensor;
+    conv2d({
+      filters,
+      kernelSize,
+      strides,
+      padding: 'same',
+      useBias: false,
+      name,
+      kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, stream++) }),
+    }).apply(x) as tf.SymbolicTensor;
   const bn = (x: tf.SymbolicTensor, name: string) =>
     batchNormalization({ momentum: 0.9, epsilon: 1e-5, name }).apply(x) as tf.SymbolicTensor;
   const relu = (x: tf.SymbolicTensor, name: string) =>

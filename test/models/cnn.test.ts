@@ -234,6 +234,24 @@ describe('buildResNet', () => {
     loaded.dispose();
   });
 
+  it('computes no gradient for the input images (the stem conv’s data)', async () => {
+    const model = buildResNet({ ...tinyResNet, seed: 9 });
+    const { x, labels } = randomBatch([2, 8, 8, 3], 4, 12);
+    const convs = model.layers.filter((l) => l.getClassName() === 'Conv2D').length;
+    const profile = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(
+        classificationLoss(model, x, labels, 4),
+        trainableVariables(model),
+      );
+      tf.dispose([value, ...Object.values(grads)]);
+    });
+    const count = (name: string) => profile.kernels.filter((k) => k.name === name).length;
+    expect(count('Conv2DBackpropFilter')).toBe(convs);
+    expect(count('Conv2DBackpropInput')).toBe(convs - 1);
+    tf.dispose([x, labels]);
+    model.dispose();
+  });
+
   it.each(['zero-pad', 'projection'] as const)(
     'trains with Adam on random data (%s shortcut), tensors flat',
     (shortcut) => {

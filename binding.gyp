@@ -18,7 +18,7 @@
         "native/optimizers.cc",
         "native/pool.cc",
         "native/reduce.cc",
-        "native/relu.cc",
+        "native/elementwise.cc",
         "native/shortcut.cc",
         "native/stream.cc",
         "native/winograd.cc"

@@ -22,7 +22,7 @@
 #include "optimizers.h"
 #include "pool.h"
 #include "reduce.h"
-#include "relu.h"
+#include "elementwise.h"
 #include "shortcut.h"
 #include "gelu.h"
 #include "layer_norm.h"
@@ -397,11 +397,25 @@ void BiasActivation(Args& args) {
   if (!args.failed) wp::bias_activation(y, bias, rows, cols, activation);
 }
 
+// relu(x, y): y = max(0, x)
+void Relu(Args& args) {
+  const std::size_t n = args.Length(0);
+  const auto [x, y] = args.Floats<2>(0, n);
+  if (!args.failed) wp::relu(x, y, n);
+}
+
 // reluGrad(dy, x, dx): dx = dy · step(x)
 void ReluGrad(Args& args) {
   const std::size_t n = args.Length(0);
   const auto [dy, x, dx] = args.Floats<3>(0, n);
   if (!args.failed) wp::relu_grad(dy, x, dx, n);
+}
+
+// add(a, b, c): c = a + b, all of one length
+void Add(Args& args) {
+  const std::size_t n = args.Length(0);
+  const auto [a, b, c] = args.Floats<3>(0, n);
+  if (!args.failed) wp::add(a, b, c, n);
 }
 
 // subsamplePad(x, y, batch, height, width, channels, stride, filters): see shortcut.h
@@ -663,7 +677,9 @@ NAPI_MODULE_INIT() {
       Function("biasActivation", Entry<BiasActivation>),
       Function("batchNormForward", Entry<BatchNormForward>),
       Function("batchNormBackward", Entry<BatchNormBackward>),
+      Function("relu", Entry<Relu>),
       Function("reluGrad", Entry<ReluGrad>),
+      Function("add", Entry<Add>),
       Function("subsamplePad", Entry<SubsamplePad<false>>),
       Function("subsamplePadGrad", Entry<SubsamplePad<true>>),
       Function("gelu", Entry<Gelu>),

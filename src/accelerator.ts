@@ -332,8 +332,12 @@ export interface NativeKernels {
     steps: number,
     units: number,
   ): void;
+  /** y = max(0, x): NaN stays NaN, −0 becomes 0 (TF.js's Relu). */
+  relu(x: Float32Array, y: Float32Array): void;
   /** dx = dy · step(x): relu's gradient (step is 1 for x > 0, NaN for NaN, else 0). */
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** c = a + b, elementwise over arrays of one length. */
+  add(a: Float32Array, b: Float32Array, c: Float32Array): void;
   /**
    * The option-A shortcut (src/kernels/shortcut.ts): y [b, ⌈h/s⌉, ⌈w/s⌉, filters] takes every s-th
    * pixel of x [b, h, w, c], its channels zero-padded to `filters`.

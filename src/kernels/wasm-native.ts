@@ -89,6 +89,9 @@ function dims(info: tf.backend_util.Conv2DInfo): number[] {
   ];
 }
 
+/** Elements from which Relu and Add run in the addon (an addon call costs ~1 µs more). */
+const MIN_ELEMENTWISE = 4096;
+
 function allFloat32(...infos: (TensorInfo | undefined)[]): boolean {
   return infos.every((t) => t === undefined || t.dtype === 'float32');
 }
@@ -396,6 +399,34 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
 
   /** Relu's gradient, the option-A shortcut and its gradient, GELU and its gradient: one pass each. */
   const reluGrad = wasmReluGrad((dy, x, dx) => native.reluGrad(dy, x, dx));
+
+  /**
+   * Relu, and Add of two float32 tensors of one shape (residual connections, the tape's sums of
+   * gradients) on every thread; the stock kernels run on one. Small tensors (the loss's scalars)
+   * and broadcasting adds keep the stock kernels.
+   */
+  const relu: Kernel = (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    if (!allFloat32(x) || size(x!.shape) < MIN_ELEMENTWISE) return fallback('Relu', args);
+    const backend = args.backend as BackendWasmLike;
+    const out = backend.makeOutput(x!.shape, 'float32');
+    native.relu(heap(backend, x!), heap(backend, out));
+    return out;
+  };
+  const add: Kernel = (args) => {
+    const { a, b } = args.inputs as Record<string, TensorInfo>;
+    if (
+      !allFloat32(a, b) ||
+      size(a!.shape) < MIN_ELEMENTWISE ||
+      !tf.util.arraysEqual(a!.shape, b!.shape)
+    ) {
+      return fallback('Add', args);
+    }
+    const backend = args.backend as BackendWasmLike;
+    const out = backend.makeOutput(a!.shape, 'float32');
+    native.add(heap(backend, a!), heap(backend, b!), heap(backend, out));
+    return out;
+  };
   const nhwc = (shape: readonly number[]) => shape as [number, number, number, number];
   const shortcut = wasmSubsamplePadKernels(
     (x, y, shape, s, filters) => native.subsamplePad(x, y, ...nhwc(shape), s, filters),
@@ -515,6 +546,8 @@ export function registerNativeWasmKernels(native: NativeKernels): void {
     [
       [DENSE, dense],
       [RELU_GRAD, reluGrad],
+      ['Relu', relu],
+      ['Add', add],
       [SUBSAMPLE_PAD, shortcut.forward],
       [SUBSAMPLE_PAD_GRAD, shortcut.gradient],
       [SPATIAL_MEAN, spatialMean.forward],

@@ -672,6 +672,36 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
       expect(Number.isNaN(reference[0])).toBe(true);
     });
 
+    it.each([
+      { shape: [70001], other: [70001] }, // two threads' share each
+      { shape: [8, 28, 28, 16], other: [8, 28, 28, 16] },
+      { shape: [3, 5], other: [3, 5] }, // small: the stock kernels
+      { shape: [64, 100], other: [100] }, // broadcasting: the stock Add
+    ])(
+      'relu and add equal the cpu backend bit for bit (NaN, ±0, ±∞): $shape + $other',
+      async ({ shape, other }) => {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const special = [NaN, -0, 0, Infinity, -Infinity, 1e-30, -1e-30, -1, 2];
+        const av = randomValues(n, 81);
+        const bv = randomValues(
+          other.reduce((a, b) => a * b, 1),
+          82,
+        );
+        av.set(special.slice(0, Math.min(n, special.length)));
+        av.set(special.slice(0, Math.min(n, special.length)), n - Math.min(n, special.length));
+        bv.set([-0, NaN, -Infinity, Infinity, 0].slice(0, bv.length));
+        const run = (backend: string) =>
+          runOn(backend, () => {
+            const a = tf.tensor(av, shape);
+            return tf.stack([tf.relu(a).flatten(), tf.add(a, tf.tensor(bv, other)).flatten()]);
+          });
+        const reference = await run('cpu');
+        const actual = await run('wasm');
+        const diff = Array.from(actual.values).findIndex((v, i) => !Object.is(v, reference.values[i]));
+        expect(diff, `at ${diff}: ${actual.values[diff]} vs ${reference.values[diff]}`).toBe(-1);
+      },
+    );
+
     it('keeps numTensors flat across kernel calls on wasm', async () => {
       await tf.setBackend('wasm');
       const before = tf.memory().numTensors;

@@ -97,6 +97,85 @@ describe('native addon', () => {
     }
   });
 
+  it.skipIf(!native).each([
+    { rows: 50_176, channels: 16 }, // a CIFAR ResNet's first stage: one channel block, 25 row chunks
+    { rows: 4_099, channels: 37 }, // a chunk and block cut short
+    { rows: 3, channels: 5 },
+  ])(
+    'batch norm: the same bits for 1 and 2 threads, and float64 statistics: $rows × $channels',
+    ({ rows, channels }) => {
+      const n = rows * channels;
+      const x = randomValues(n, 5).map((v, i) => v * 3 + (i % channels));
+      const dy = randomValues(n, 6);
+      const gamma = randomValues(channels, 7);
+      const beta = randomValues(channels, 8);
+      const run = (threads: number) => {
+        native!.setThreads(threads);
+        const out = {
+          y: new Float32Array(n),
+          mean: new Float32Array(channels),
+          variance: new Float32Array(channels),
+          dx: new Float32Array(n),
+          dgamma: new Float32Array(channels),
+          dbeta: new Float32Array(channels),
+        };
+        native!.batchNormForward(
+          x,
+          gamma,
+          beta,
+          out.y,
+          out.mean,
+          out.variance,
+          rows,
+          channels,
+          1e-5,
+        );
+        native!.batchNormBackward(
+          dy,
+          x,
+          out.mean,
+          out.variance,
+          gamma,
+          out.dx,
+          out.dgamma,
+          out.dbeta,
+          rows,
+          channels,
+          1e-5,
+        );
+        return out;
+      };
+      const threads = native!.threads();
+      try {
+        const [one, two] = [run(1), run(2)];
+        for (const key of Object.keys(one) as (keyof typeof one)[]) {
+          expectSameBits(two[key], one[key], key);
+        }
+        // The statistics against a float64 two-pass computation, and Σdy against its float64 sum.
+        for (let c = 0; c < channels; c++) {
+          let sum = 0;
+          let sumDy = 0;
+          for (let r = 0; r < rows; r++) {
+            sum += x[r * channels + c]!;
+            sumDy += dy[r * channels + c]!;
+          }
+          const mean = sum / rows;
+          let squares = 0;
+          for (let r = 0; r < rows; r++) squares += (x[r * channels + c]! - mean) ** 2;
+          expect(one.mean[c]).toBeCloseTo(mean, 5);
+          expect(Math.abs(one.variance[c]! - squares / rows)).toBeLessThanOrEqual(
+            1e-6 * (squares / rows) + 1e-12,
+          );
+          expect(Math.abs(one.dbeta[c]! - sumDy)).toBeLessThanOrEqual(
+            1e-6 * Math.abs(sumDy) + 1e-6,
+          );
+        }
+      } finally {
+        native!.setThreads(threads);
+      }
+    },
+  );
+
   // Large enough to be split across threads: run with 2 whatever WEIGHT_PREDICTION_THREADS says.
   // `shared`: θ̂'s step term equals the update's (s = 1, no decay in θ̂: b = lr, completed = step),
   // which the native loop computes once for both.

@@ -3,7 +3,7 @@
 # and the sweep/tuning files of a study folder into the repository's results folder.
 # Usage: sync-results.sh <study folder> <results folder>
 set -euo pipefail
-src=$1; dst=$2
+src=$1; dst=$(realpath -m "$2")  # absolute: the copy runs from inside the study folder
 cd "$src"
 for f in $(find . -maxdepth 2 -name '*.json' -not -path './runs/*'); do
   mkdir -p "$dst/$(dirname "$f")"; cp "$f" "$dst/$f"

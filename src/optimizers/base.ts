@@ -5,7 +5,7 @@ import {
   MAX_PREDICTION_STEPS,
   type PredictionConfig,
 } from '../prediction/coefficients.js';
-import type { FusedKernels } from '../prediction/fused/types.js';
+import type { FusedKernels, PredictionScalars } from '../prediction/fused/types.js';
 import {
   OPTIMIZER_KERNELS,
   StepEngine,
@@ -277,13 +277,19 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
       this.common.prediction.steps > 0
         ? coefficientsAfter(this.common.prediction, this.schedule, t)
         : null;
+    // The next θ̂'s scalars, made once per distinct weight decay (a step has one or two).
+    let predictionDecay = Number.NaN;
+    let prediction: PredictionScalars | undefined;
     tf.tidy(() => {
       for (const v of variables) {
         const slots = this.slotsFor(v);
         const weightDecay = this.weightDecayFor(v.name);
         const ctx = { step: t, learningRate, weightDecay, stepScalars };
-        const prediction = next && { ...next(weightDecay), completed: t };
-        step.update(v, grads[v.name]!, scale, slots, ctx, prediction ?? undefined);
+        if (next && weightDecay !== predictionDecay) {
+          prediction = { ...next(weightDecay), completed: t };
+          predictionDecay = weightDecay;
+        }
+        step.update(v, grads[v.name]!, scale, slots, ctx, prediction);
       }
     });
     this.incrementIterations();

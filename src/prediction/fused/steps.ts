@@ -76,6 +76,8 @@ export class FusedSteps {
   private readonly spares = new Map<string, Spare>();
   /** How many spares are lent (their variable holds θ̂). */
   private lent = 0;
+  /** The θ̂ target handed to each update's loops, rewritten per call. */
+  private readonly target = { a: 0, b: 0, completed: 0, predicted: new Float32Array(0) };
   /** The step for each backend and kind of gradients, with the loops it runs (see `stepOn`). */
   private readonly bound: ({ loops: FusedLoops; step: StepStrategy } | undefined)[] = [];
 
@@ -153,10 +155,19 @@ export class FusedSteps {
       spare !== undefined && scratchGradient && canTakeBuffer(backend, grad, spare.tensor);
     if (overGradient) swapStorage(backend, spare.tensor, grad);
     const [theta, ...state] = views(backend, [v, ...slots]);
-    const predicted = spare && views(backend, [spare.tensor])[0]!;
+    const predicted = spare && view(backend, spare.tensor);
     // A gradient is only read; a host copy is taken when it lives on another backend.
     const g = overGradient ? predicted! : readableValues(backend, grad);
-    kernel.update(theta!, g, scale, state, ctx, next && { ...next, predicted: predicted! });
+    let target: (PredictionScalars & { predicted: Float32Array }) | undefined;
+    if (next) {
+      // One object for every update (the loops only read it during the call): no allocation.
+      target = this.target;
+      target.a = next.a;
+      target.b = next.b;
+      target.completed = next.completed;
+      target.predicted = predicted!;
+    }
+    kernel.update(theta!, g, scale, state, ctx, target);
     markWritten(backend, v);
     for (const s of slots) markWritten(backend, s);
     if (!spare) {
@@ -174,7 +185,8 @@ export class FusedSteps {
     q.theta = v.dataId;
     q.thetaVersion = storageVersion(v);
     q.slots = slots;
-    q.slotIds.length = slots.length;
+    // Setting an array's length is a runtime call even when it does not change.
+    if (q.slotIds.length !== slots.length) q.slotIds.length = slots.length;
     for (let i = 0; i < slots.length; i++) q.slotIds[i] = slots[i]!.dataId;
   }
 
@@ -274,13 +286,16 @@ function isPrepared(
   return true;
 }
 
+/** A view of the tensor's storage (after every allocation: wasm's heap may grow). */
+function view(backend: FusedBackend, t: tf.Tensor): Float32Array {
+  const storage = storageView(backend, t);
+  if (!storage) throw new Error(`internal: no ${backend} storage for a tensor after a copy`);
+  return storage;
+}
+
 /** Views of the tensors' storage (after every allocation: wasm's heap may grow). */
 function views(backend: FusedBackend, tensors: readonly tf.Tensor[]): Float32Array[] {
-  return tensors.map((t) => {
-    const view = storageView(backend, t);
-    if (!view) throw new Error(`internal: no ${backend} storage for a tensor after a copy`);
-    return view;
-  });
+  return tensors.map((t) => view(backend, t));
 }
 
 /** Σg² over the gradients, accumulated in float64 (cannot overflow for float32 inputs). */

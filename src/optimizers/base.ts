@@ -248,11 +248,17 @@ export abstract class WeightPredictionOptimizer extends tf.Optimizer {
   private predict(variables: readonly tf.Variable[], step: StepStrategy): void {
     const completed = this.iterations;
     const coefficients = coefficientsAfter(this.common.prediction, this.schedule, completed);
+    let decay = Number.NaN;
+    let scalars!: PredictionScalars;
     for (const v of variables) {
       const slots = this.state.get(v.name);
       if (!slots) continue;
-      const { a, b } = coefficients(this.weightDecayFor(v.name));
-      step.predict(v, slots, { a, b, completed });
+      const weightDecay = this.weightDecayFor(v.name);
+      if (weightDecay !== decay) {
+        scalars = { ...coefficients(weightDecay), completed };
+        decay = weightDecay;
+      }
+      step.predict(v, slots, scalars);
     }
   }
 

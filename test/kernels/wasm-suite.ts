@@ -697,7 +697,9 @@ export function defineWasmKernelTests(label: string, before: () => void = () => 
           });
         const reference = await run('cpu');
         const actual = await run('wasm');
-        const diff = Array.from(actual.values).findIndex((v, i) => !Object.is(v, reference.values[i]));
+        const diff = Array.from(actual.values).findIndex(
+          (v, i) => !Object.is(v, reference.values[i]),
+        );
         expect(diff, `at ${diff}: ${actual.values[diff]} vs ${reference.values[diff]}`).toBe(-1);
       },
     );
